@@ -1,0 +1,394 @@
+"""The registry service: organisations, agents, versions, keys, aliases, lifecycle (Art. 4, 11).
+
+Combines the pure cores (declaration, lifecycle, access, search) with the store and clock ports. The
+API and the CLI both call this; neither re-implements a rule.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from agentgov.core.canonical import canonical_json, parse_json
+from agentgov.core.clock import Clock
+from agentgov.core.digest import digest_bytes
+from agentgov.core.ids import new_id
+from agentgov.core.validation import validate_model
+from agentgov.errors import IllegalTransition, InvalidInput, NotFound
+from agentgov.identity.apikeys import Principal, Role
+from agentgov.identity.uscc import validate_uscc
+from agentgov.registry import access
+from agentgov.registry.declaration import AGENT_NAME_PATTERN, Declaration
+from agentgov.registry.lifecycle import DELETED_STATUSES, TRANSITIONS, Action, AgentStatus, next_status
+from agentgov.registry.orgs import OrganisationInput
+from agentgov.registry.records import (
+    AgentRecord,
+    AgentSummary,
+    LifecycleEvent,
+    OrganisationRecord,
+    VersionRecord,
+)
+from agentgov.registry.search import SearchQuery, facets_of, index_text, matched_fields
+from agentgov.registry.search_sql import run_search
+from agentgov.registry.store import RegistryStore
+
+__all__ = ["ALIAS_SCHEMES", "RegistryService", "SearchResult"]
+
+_NAME_RE = re.compile(AGENT_NAME_PATTERN)
+_DOMAIN_RE = re.compile(
+    r"^(?=.{3,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
+)
+ALIAS_SCHEMES = {
+    "did": re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]{1,380}$"),
+    # 智能体身份码 issued by a national registry: an opaque code of letters, digits and hyphens.
+    "aip": re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{7,63}$"),
+    "url": re.compile(r"^https://[^\s]{4,390}$"),
+    "other": re.compile(r"^[^\s]{1,400}$"),
+}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class RegistryService:
+    def __init__(self, store: RegistryStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    # organisations -------------------------------------------------------------------------------
+
+    def create_org(self, principal: Principal | None, data: Any) -> OrganisationRecord:
+        access.require_role(principal, Role.ADMIN, Role.REGISTRAR)
+        org = validate_model(OrganisationInput, data)
+        domain = org.domain.lower().rstrip(".")
+        if not _DOMAIN_RE.match(domain):
+            raise InvalidInput(f"{org.domain!r} is not a domain name", field="domain")
+        legal_id = org.legal_id
+        if org.country == "CN":
+            if not legal_id:
+                raise InvalidInput(
+                    "a Chinese organisation files its unified social credit code", field="legal_id"
+                )
+            legal_id = validate_uscc(legal_id)
+        now = self.clock.now()
+        body = org.model_dump(mode="json", include={"kinds", "contacts", "owners", "sponsors"})
+        org_id = new_id("org")
+        row = {
+            "id": org_id,
+            "name": org.name,
+            "domain": domain,
+            "legal_id": legal_id,
+            "country": org.country,
+            "body": body,
+            "created_at": now,
+            "updated_at": now,
+        }
+        self.store.insert_org(row)
+        return self.get_org(org_id)
+
+    def get_org(self, key: str) -> OrganisationRecord:
+        return _org_record(self.store.get_org(key))
+
+    def list_orgs(self, limit: int = 50, after: str | None = None) -> list[OrganisationRecord]:
+        return [_org_record(r) for r in self.store.list_orgs(limit, after)]
+
+    def record_domain_proof(
+        self, principal: Principal | None, org_key: str, proof: dict[str, Any]
+    ) -> OrganisationRecord:
+        org = self.store.get_org(org_key)
+        access.require_org_manager(principal, org["id"])
+        self.store.set_domain_proof(org["id"], proof, self.clock.now())
+        return self.get_org(org["id"])
+
+    # agents --------------------------------------------------------------------------------------
+
+    def register_agent(
+        self,
+        principal: Principal | None,
+        org_key: str,
+        name: str,
+        declaration: Any,
+        aliases: list[dict[str, str]] | None = None,
+    ) -> AgentRecord:
+        org = self.store.get_org(org_key)
+        p = access.require_org_manager(principal, org["id"])
+        if not _NAME_RE.match(name):
+            raise InvalidInput(
+                f"agent name {name!r} must be 1-64 lower-case letters, digits, '.', '_' or '-'", field="name"
+            )
+        decl = validate_model(Declaration, declaration)
+        checked_aliases = [_check_alias(a) for a in aliases or []]
+        now = self.clock.now()
+        agent_id = f"urn:agent:{org['domain']}:{name}"
+        body, digest = _canonical(decl)
+        with self.store.transaction() as conn:
+            seq = self.store.insert_agent(
+                conn,
+                {
+                    "id": agent_id,
+                    "org_id": org["id"],
+                    "name": name,
+                    "status": AgentStatus.FILED.value,
+                    "created_at": now,
+                    "updated_at": now,
+                    "deleted": False,
+                    "hosted": False,
+                    **_head(name, decl, 1, digest, now),
+                },
+                {
+                    "version": 1,
+                    "digest": digest,
+                    "prev_digest": None,
+                    "body": body,
+                    "created_by": p.actor,
+                    "created_at": now,
+                },
+                facets_of(decl),
+                checked_aliases,
+            )
+            self.store.add_event(
+                conn, seq, _event("file", None, AgentStatus.FILED, p, reason=None, evidence={}, at=now)
+            )
+        return self.get_agent(p, agent_id)
+
+    def publish_version(self, principal: Principal | None, agent_key: str, declaration: Any) -> AgentRecord:
+        decl = validate_model(Declaration, declaration)
+        now = self.clock.now()
+        agent_id = self.store.find_agent(agent_key)["id"]
+        with self.store.transaction() as conn:
+            head = self.store.lock_agent(conn, agent_id)
+            p = access.require_org_manager(principal, head["org_id"])
+            if AgentStatus(head["status"]) in DELETED_STATUSES:
+                raise IllegalTransition(
+                    f"a {head['status']} agent takes no new versions", current=head["status"]
+                )
+            body, digest = _canonical(decl)
+            version = int(head["version"]) + 1
+            self.store.add_version(
+                conn,
+                head["seq"],
+                {**_head(head["name"], decl, version, digest, now), "updated_at": now},
+                {
+                    "version": version,
+                    "digest": digest,
+                    "prev_digest": head["digest"],
+                    "body": body,
+                    "created_by": p.actor,
+                    "created_at": now,
+                },
+                facets_of(decl),
+            )
+        return self.get_agent(p, agent_id)
+
+    def add_alias(self, principal: Principal | None, agent_key: str, alias: dict[str, str]) -> AgentRecord:
+        row = self.store.find_agent(agent_key)
+        p = access.require_org_manager(principal, row["org_id"])
+        value, scheme = _check_alias(alias)
+        with self.store.transaction() as conn:
+            self.store.add_alias(conn, row["seq"], value, scheme, self.clock.now())
+        return self.get_agent(p, row["id"])
+
+    def bind_key(self, principal: Principal | None, agent_key: str, did: str) -> AgentRecord:
+        """Record a did:key whose possession the caller has already proven (see ``identity.didkey``)."""
+        row = self.store.find_agent(agent_key)
+        p = access.require_org_manager(principal, row["org_id"])
+        with self.store.transaction() as conn:
+            self.store.set_agent_fields(conn, row["seq"], agent_key=did, updated_at=self.clock.now())
+        return self.get_agent(p, row["id"])
+
+    def move(
+        self,
+        principal: Principal | None,
+        agent_key: str,
+        action: str,
+        reason: str | None = None,
+        evidence: dict[str, Any] | None = None,
+    ) -> AgentRecord:
+        try:
+            act = Action(action)
+        except ValueError as exc:
+            known = ", ".join(a.value for a in Action)
+            raise InvalidInput(
+                f"unknown lifecycle action {action!r} (known: {known})", field="action"
+            ) from exc
+        agent_id = self.store.find_agent(agent_key)["id"]
+        now = self.clock.now()
+        with self.store.transaction() as conn:
+            head = self.store.lock_agent(conn, agent_id)
+            transition = TRANSITIONS[act]
+            p = access.actor_for(principal, head["org_id"], transition.by)
+            current = AgentStatus(head["status"])
+            target = next_status(current, act, transition.by, reason)
+            self.store.set_agent_fields(
+                conn, head["seq"], status=target.value, deleted=target in DELETED_STATUSES, updated_at=now
+            )
+            self.store.add_event(
+                conn,
+                head["seq"],
+                _event(act.value, current, target, p, reason=reason, evidence=evidence or {}, at=now),
+            )
+        return self.get_agent(p, agent_id)
+
+    # reading -------------------------------------------------------------------------------------
+
+    def _visible(self, principal: Principal | None, agent_key: str) -> Any:
+        row = self.store.find_agent(agent_key)
+        if not access.may_see(principal, row["org_id"], AgentStatus(row["status"])):
+            raise NotFound(f"no agent {agent_key!r}")  # do not reveal unpublished filings
+        return row
+
+    def get_agent(self, principal: Principal | None, agent_key: str) -> AgentRecord:
+        row = self._visible(principal, agent_key)
+        aliases = [dict(a) for a in self.store.aliases_of(row["seq"])]
+        return AgentRecord(
+            **_summary(row, self.clock.now()).model_dump(),
+            agent_key=row["agent_key"],
+            aliases=aliases,
+            declaration=parse_json(row["body"]),
+            created_at=row["created_at"],
+        )
+
+    def versions(self, principal: Principal | None, agent_key: str) -> list[VersionRecord]:
+        row = self._visible(principal, agent_key)
+        return [
+            VersionRecord(
+                agent_id=row["id"],
+                version=v["version"],
+                digest=v["digest"],
+                prev_digest=v["prev_digest"],
+                declaration=parse_json(v["body"]),
+                created_by=v["created_by"],
+                created_at=v["created_at"],
+            )
+            for v in self.store.versions_of(row["seq"])
+        ]
+
+    def events(self, principal: Principal | None, agent_key: str) -> list[LifecycleEvent]:
+        row = self._visible(principal, agent_key)
+        return [
+            LifecycleEvent(
+                agent_id=row["id"], **{k: e[k] for k in LifecycleEvent.model_fields if k != "agent_id"}
+            )
+            for e in self.store.events_of(row["seq"])
+        ]
+
+    def search(self, principal: Principal | None, query: SearchQuery) -> SearchResult:
+        if not 1 <= query.limit <= 100:
+            raise InvalidInput("limit must be between 1 and 100", field="limit")
+        scoped = SearchQuery(
+            **{
+                **query.__dict__,
+                "public_only": not access.sees_everything(principal),
+                "own_org": principal.org_id if principal and principal.role is Role.DEVELOPER else None,
+            }
+        )
+        now = self.clock.now()
+        page = run_search(self.store, scoped, now)
+        items = []
+        for row in page.rows:
+            declaration = parse_json(row["body"])
+            matched = matched_fields(page.terms, row["name"], declaration)
+            matched += [f"filter:{k}" for k in sorted(query.filters)]
+            items.append(
+                {
+                    **_summary(row, now).model_dump(mode="json"),
+                    "description": declaration.get("description", ""),
+                    "matched": matched,
+                }
+            )
+        return SearchResult(items, page.next_cursor)
+
+
+def _canonical(decl: Declaration) -> tuple[str, str]:
+    raw = canonical_json(decl.to_json())
+    return raw.decode("utf-8"), digest_bytes(raw)
+
+
+def _head(name: str, decl: Declaration, version: int, digest: str, now: datetime) -> dict[str, Any]:
+    valid = [c.valid_until for c in decl.certifications if c.is_valid_at(now)]
+    return {
+        "version": version,
+        "digest": digest,
+        "display_name": decl.display_name,
+        "deployment_mode": decl.deployment.mode.value,
+        "certified_until": max(valid) if valid else None,
+        "search_text": index_text(name, decl),
+    }
+
+
+def _check_alias(alias: dict[str, str]) -> tuple[str, str]:
+    scheme = alias.get("scheme", "")
+    value = alias.get("alias", "")
+    pattern = ALIAS_SCHEMES.get(scheme)
+    if pattern is None:
+        raise InvalidInput(
+            f"unknown alias scheme {scheme!r} (known: {', '.join(ALIAS_SCHEMES)})", field="scheme"
+        )
+    if not pattern.match(value):
+        raise InvalidInput(f"{value!r} is not a valid {scheme} alias", field="alias")
+    if value.startswith("urn:agent:"):
+        raise InvalidInput("an alias cannot take the form of an agent id", field="alias")
+    return value, scheme
+
+
+def _event(
+    action: str,
+    source: AgentStatus | None,
+    target: AgentStatus,
+    p: Principal,
+    *,
+    reason: str | None,
+    evidence: dict[str, Any],
+    at: datetime,
+) -> dict[str, Any]:
+    return {
+        "action": action,
+        "from_status": source.value if source else None,
+        "to_status": target.value,
+        "actor": p.actor,
+        "actor_role": p.role.value,
+        "reason": reason,
+        "evidence": evidence,
+        "at": at,
+    }
+
+
+def _summary(row: Any, now: datetime) -> AgentSummary:
+    until = row["certified_until"]
+    return AgentSummary(
+        id=row["id"],
+        org_id=row["org_id"],
+        name=row["name"],
+        display_name=row["display_name"],
+        status=AgentStatus(row["status"]),
+        version=row["version"],
+        digest=row["digest"],
+        deployment_mode=row["deployment_mode"],
+        certified=until is not None and until > now,
+        deleted=bool(row["deleted"]),
+        updated_at=row["updated_at"],
+    )
+
+
+def _org_record(row: Any) -> OrganisationRecord:
+    body = row["body"]
+    return OrganisationRecord(
+        id=row["id"],
+        name=row["name"],
+        domain=row["domain"],
+        country=row["country"],
+        legal_id=row["legal_id"],
+        kinds=body["kinds"],
+        contacts=body["contacts"],
+        owners=body["owners"],
+        sponsors=body["sponsors"],
+        domain_verified=row["domain_verified_at"] is not None,
+        domain_proof=row["domain_proof"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )

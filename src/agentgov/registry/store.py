@@ -1,0 +1,210 @@
+"""The registry's SQL adapter: the only code in ``registry/`` that speaks SQLAlchemy.
+
+Database exceptions are translated here (STYLE 3): a unique-constraint violation is a Conflict, any
+other database failure is Unavailable. Every public method runs in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from agentgov.db.tables import (
+    agent_aliases,
+    agent_facets,
+    agent_versions,
+    agents,
+    lifecycle_events,
+    organisations,
+)
+from agentgov.errors import Conflict, NotFound, Unavailable
+
+__all__ = ["RegistryStore"]
+
+
+class RegistryStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except IntegrityError as exc:
+            raise Conflict(_conflict_detail(exc)) from exc
+        except SQLAlchemyError as exc:
+            raise Unavailable(f"registry store failed: {exc.__class__.__name__}") from exc
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise Unavailable(f"registry store failed: {exc.__class__.__name__}") from exc
+
+    # organisations -------------------------------------------------------------------------------
+
+    def insert_org(self, row: Mapping[str, Any]) -> None:
+        with self.transaction() as conn:
+            conn.execute(insert(organisations).values(**row))
+
+    def get_org(self, key: str) -> RowMapping:
+        """By id or by domain."""
+        with self.reading() as conn:
+            row = (
+                conn.execute(
+                    select(organisations).where((organisations.c.id == key) | (organisations.c.domain == key))
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise NotFound(f"no organisation {key!r}")
+        return row
+
+    def list_orgs(self, limit: int, after: str | None) -> list[RowMapping]:
+        query = select(organisations).order_by(organisations.c.id).limit(limit)
+        if after:
+            query = query.where(organisations.c.id > after)
+        with self.reading() as conn:
+            return list(conn.execute(query).mappings())
+
+    def set_domain_proof(self, org_id: str, proof: dict[str, Any], at: datetime) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                update(organisations)
+                .where(organisations.c.id == org_id)
+                .values(domain_proof=proof, domain_verified_at=at, updated_at=at)
+            )
+
+    # agents --------------------------------------------------------------------------------------
+
+    def insert_agent(
+        self,
+        conn: Connection,
+        row: Mapping[str, Any],
+        version: Mapping[str, Any],
+        facets: Sequence[tuple[str, str]],
+        aliases: Sequence[tuple[str, str]],
+    ) -> int:
+        seq = conn.execute(insert(agents).values(**row).returning(agents.c.seq)).scalar_one()
+        conn.execute(insert(agent_versions).values(agent_seq=seq, **version))
+        self._write_facets(conn, seq, facets)
+        for alias, scheme in aliases:
+            conn.execute(insert(agent_aliases).values(alias=alias, scheme=scheme, agent_seq=seq))
+        return int(seq)
+
+    def add_version(
+        self,
+        conn: Connection,
+        seq: int,
+        head: Mapping[str, Any],
+        version: Mapping[str, Any],
+        facets: Sequence[tuple[str, str]],
+    ) -> None:
+        conn.execute(update(agents).where(agents.c.seq == seq).values(**head))
+        conn.execute(insert(agent_versions).values(agent_seq=seq, **version))
+        conn.execute(delete(agent_facets).where(agent_facets.c.agent_seq == seq))
+        self._write_facets(conn, seq, facets)
+
+    @staticmethod
+    def _write_facets(conn: Connection, seq: int, facets: Sequence[tuple[str, str]]) -> None:
+        rows = [{"facet": f, "value": v, "agent_seq": seq} for f, v in sorted(set(facets))]
+        if rows:
+            conn.execute(insert(agent_facets), rows)
+
+    def add_alias(self, conn: Connection, seq: int, alias: str, scheme: str, at: datetime) -> None:
+        conn.execute(insert(agent_aliases).values(alias=alias, scheme=scheme, agent_seq=seq))
+        conn.execute(update(agents).where(agents.c.seq == seq).values(updated_at=at))
+
+    def set_agent_fields(self, conn: Connection, seq: int, **values: Any) -> None:
+        conn.execute(update(agents).where(agents.c.seq == seq).values(**values))
+
+    def add_event(self, conn: Connection, seq: int, event: Mapping[str, Any]) -> None:
+        conn.execute(insert(lifecycle_events).values(agent_seq=seq, **event))
+
+    def lock_agent(self, conn: Connection, agent_id: str) -> RowMapping:
+        """The head row of an agent, locked for update where the backend supports it."""
+        query = select(agents).where(agents.c.id == agent_id)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).mappings().first()
+        if row is None:
+            raise NotFound(f"no agent {agent_id!r}")
+        return row
+
+    def find_agent(self, key: str) -> RowMapping:
+        """Head row and current declaration, by id or by alias."""
+        head = select(agents, agent_versions.c.body).join(
+            agent_versions,
+            (agent_versions.c.agent_seq == agents.c.seq) & (agent_versions.c.version == agents.c.version),
+        )
+        with self.reading() as conn:
+            row = conn.execute(head.where(agents.c.id == key)).mappings().first()
+            if row is None:
+                by_alias = select(agent_aliases.c.agent_seq).where(agent_aliases.c.alias == key)
+                row = conn.execute(head.where(agents.c.seq == by_alias.scalar_subquery())).mappings().first()
+        if row is None:
+            raise NotFound(f"no agent {key!r}")
+        return row
+
+    def aliases_of(self, seq: int) -> list[RowMapping]:
+        with self.reading() as conn:
+            return list(
+                conn.execute(
+                    select(agent_aliases.c.alias, agent_aliases.c.scheme)
+                    .where(agent_aliases.c.agent_seq == seq)
+                    .order_by(agent_aliases.c.alias)
+                ).mappings()
+            )
+
+    def versions_of(self, seq: int) -> list[RowMapping]:
+        with self.reading() as conn:
+            return list(
+                conn.execute(
+                    select(agent_versions)
+                    .where(agent_versions.c.agent_seq == seq)
+                    .order_by(agent_versions.c.version)
+                ).mappings()
+            )
+
+    def events_of(self, seq: int) -> list[RowMapping]:
+        with self.reading() as conn:
+            return list(
+                conn.execute(
+                    select(lifecycle_events)
+                    .where(lifecycle_events.c.agent_seq == seq)
+                    .order_by(lifecycle_events.c.id)
+                ).mappings()
+            )
+
+    def count_agents(self) -> int:
+        with self.reading() as conn:
+            return int(conn.execute(select(func.count()).select_from(agents)).scalar_one())
+
+
+def _conflict_detail(exc: IntegrityError) -> str:
+    text = str(exc.orig).lower()
+    for needle, detail in (
+        ("agents.org_id, agents.name", "an agent with this name already exists in the organisation"),
+        ("uq_agents_org_id_name", "an agent with this name already exists in the organisation"),
+        ("agents.id", "this agent id is already taken and is never reassigned"),
+        ("uq_agents_id", "this agent id is already taken and is never reassigned"),
+        ("agent_aliases", "this alias already names an agent"),
+        ("organisations.name", "an organisation with this name already exists"),
+        ("uq_organisations_name", "an organisation with this name already exists"),
+        ("organisations.domain", "an organisation with this domain already exists"),
+        ("uq_organisations_domain", "an organisation with this domain already exists"),
+        ("organisations.legal_id", "an organisation with this legal identifier already exists"),
+        ("uq_organisations_legal_id", "an organisation with this legal identifier already exists"),
+    ):
+        if needle in text:
+            return detail
+    return "the change conflicts with an existing record"

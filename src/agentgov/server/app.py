@@ -1,0 +1,70 @@
+"""The FastAPI app factory: one app serves the API, the well-known documents and the console."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+import agentgov
+from agentgov.core.clock import Clock, SystemClock
+from agentgov.db.engine import make_engine
+from agentgov.identity.keystore import KeyStore
+from agentgov.registry.service import RegistryService
+from agentgov.registry.store import RegistryStore
+from agentgov.server import routes_agents, routes_keys, routes_orgs
+from agentgov.server.deps import Services
+from agentgov.server.etag import ETagMiddleware
+from agentgov.server.metrics import MetricsMiddleware, new_registry
+from agentgov.server.problems import BodyLimitMiddleware, install_problem_handlers
+from agentgov.server.settings import ServerSettings
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    engine: Engine | None = None, *, clock: Clock | None = None, settings: ServerSettings | None = None
+) -> FastAPI:
+    """Build the app over ``engine`` (default: the configured database). Migrations are not run here."""
+    engine = engine or make_engine()
+    clock = clock or SystemClock()
+    settings = settings or ServerSettings()
+    app = FastAPI(
+        title="agentgov",
+        version=agentgov.__version__,
+        summary="Governance platform for AI agents: registry, authority, guard, verifiable record.",
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+    )
+    app.state.services = Services(
+        registry=RegistryService(RegistryStore(engine), clock),
+        keys=KeyStore(engine, clock),
+        clock=clock,
+        settings=settings,
+    )
+    install_problem_handlers(app)
+    for router in (routes_keys.router, routes_orgs.router, routes_agents.router):
+        app.include_router(router)
+
+    registry, requests, latency = new_registry(engine)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness and store reachability")
+    def healthz(response: Response) -> dict[str, str]:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            response.status_code = 503
+            return {"status": "unavailable", "store": "unreachable"}
+        return {"status": "ok", "store": engine.dialect.name}
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(ETagMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, requests=requests, latency=latency)
+    return app
