@@ -159,7 +159,7 @@ class RegistryService:
     def publish_version(self, principal: Principal | None, agent_key: str, declaration: Any) -> AgentRecord:
         decl = validate_model(Declaration, declaration)
         now = self.clock.now()
-        agent_id = self.store.find_agent(agent_key)["id"]
+        agent_id = self._visible(principal, agent_key)["id"]
         with self.store.transaction() as conn:
             head = self.store.lock_agent(conn, agent_id)
             p = access.require_org_manager(principal, head["org_id"])
@@ -186,7 +186,7 @@ class RegistryService:
         return self.get_agent(p, agent_id)
 
     def add_alias(self, principal: Principal | None, agent_key: str, alias: dict[str, str]) -> AgentRecord:
-        row = self.store.find_agent(agent_key)
+        row = self._visible(principal, agent_key)
         p = access.require_org_manager(principal, row["org_id"])
         value, scheme = _check_alias(alias)
         with self.store.transaction() as conn:
@@ -195,7 +195,7 @@ class RegistryService:
 
     def bind_key(self, principal: Principal | None, agent_key: str, did: str) -> AgentRecord:
         """Record a did:key whose possession the caller has already proven (see ``identity.didkey``)."""
-        row = self.store.find_agent(agent_key)
+        row = self._visible(principal, agent_key)
         p = access.require_org_manager(principal, row["org_id"])
         with self.store.transaction() as conn:
             self.store.set_agent_fields(conn, row["seq"], agent_key=did, updated_at=self.clock.now())
@@ -216,7 +216,7 @@ class RegistryService:
             raise InvalidInput(
                 f"unknown lifecycle action {action!r} (known: {known})", field="action"
             ) from exc
-        agent_id = self.store.find_agent(agent_key)["id"]
+        agent_id = self._visible(principal, agent_key)["id"]
         now = self.clock.now()
         with self.store.transaction() as conn:
             head = self.store.lock_agent(conn, agent_id)
@@ -237,6 +237,7 @@ class RegistryService:
     # reading -------------------------------------------------------------------------------------
 
     def _visible(self, principal: Principal | None, agent_key: str) -> Any:
+        """The agent's head row if this principal may know it exists; NotFound otherwise."""
         row = self.store.find_agent(agent_key)
         if not access.may_see(principal, row["org_id"], AgentStatus(row["status"])):
             raise NotFound(f"no agent {agent_key!r}")  # do not reveal unpublished filings

@@ -195,8 +195,8 @@ def _conflict_detail(exc: IntegrityError) -> str:
     for needle, detail in (
         ("agents.org_id, agents.name", "an agent with this name already exists in the organisation"),
         ("uq_agents_org_id_name", "an agent with this name already exists in the organisation"),
-        ("agents.id", "this agent id is already taken and is never reassigned"),
-        ("uq_agents_id", "this agent id is already taken and is never reassigned"),
+        ("agents.id", "an agent with this name already exists in the organisation (ids are never reassigned)"),
+        ("uq_agents_id", "an agent with this name already exists in the organisation (ids are never reassigned)"),
         ("agent_aliases", "this alias already names an agent"),
         ("organisations.name", "an organisation with this name already exists"),
         ("uq_organisations_name", "an organisation with this name already exists"),

@@ -1,0 +1,5 @@
+"""Command line: ``agentgov <group> <command>``."""
+
+from agentgov.cli.main import cli, main
+
+__all__ = ["cli", "main"]
