@@ -10,14 +10,17 @@ by whose fault the error is::
     │   ├── PayloadTooLarge               too_large       413   over a configured size limit
     │   ├── InvalidIdentifier             invalid_identifier  a legal id with a wrong check character...
     │   ├── InvalidSignature              invalid_signature   a signature that does not verify
-    │   └── UnsupportedAlgorithm          unsupported_algorithm  `none`, HS*, anything off the allow-list
+    │   ├── UnsupportedAlgorithm          unsupported_algorithm  `none`, HS*, anything off the allow-list
+    │   └── ledger.note.MalformedNote     malformed_note  a signed note that breaks the C2SP grammar
     ├── NotFound                          not_found       404
     ├── Conflict                          conflict        409   duplicates, races
     │   └── IllegalTransition             illegal_transition  a lifecycle move the state machine refuses
     ├── Unauthenticated                   unauthenticated 401   no key or an unknown key
     ├── Forbidden                         forbidden       403   a known key whose role may not do this
     ├── VerificationFailed                verification_failed 422  a proof (domain control, possession) failed
-    │   └── UnsafeTarget                  unsafe_target   a URL the platform refuses to fetch (SSRF)
+    │   ├── UnsafeTarget                  unsafe_target   a URL the platform refuses to fetch (SSRF)
+    │   ├── ledger.merkle.ProofError      bad_proof       an inclusion or consistency proof that fails
+    │   └── ledger.note.UnverifiedNote    unverified_note a note with no signature from a required key
     └── Unavailable                       unavailable     503   a dependency that did not answer
 
 Adapters translate foreign exceptions into this tree (``raise Unavailable(...) from exc``); above the
