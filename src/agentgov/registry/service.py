@@ -16,8 +16,9 @@ from agentgov.core.clock import Clock
 from agentgov.core.digest import digest_bytes
 from agentgov.core.ids import new_id
 from agentgov.core.validation import validate_model
-from agentgov.errors import IllegalTransition, InvalidInput, NotFound
+from agentgov.errors import IllegalTransition, InvalidInput, NotFound, Unavailable
 from agentgov.identity.apikeys import Principal, Role
+from agentgov.identity.domain_proof import HttpFetcher, TxtResolver, verify_domain_control
 from agentgov.identity.uscc import validate_uscc
 from agentgov.registry import access
 from agentgov.registry.declaration import AGENT_NAME_PATTERN, Declaration
@@ -56,9 +57,18 @@ class SearchResult:
 
 
 class RegistryService:
-    def __init__(self, store: RegistryStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: RegistryStore,
+        clock: Clock,
+        *,
+        fetcher: HttpFetcher | None = None,
+        resolver: TxtResolver | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.fetcher = fetcher
+        self.resolver = resolver
 
     # organisations -------------------------------------------------------------------------------
 
@@ -97,12 +107,32 @@ class RegistryService:
     def list_orgs(self, limit: int = 50, after: str | None = None) -> list[OrganisationRecord]:
         return [_org_record(r) for r in self.store.list_orgs(limit, after)]
 
-    def record_domain_proof(
-        self, principal: Principal | None, org_key: str, proof: dict[str, Any]
+    def prove_domain(
+        self, principal: Principal | None, org_key: str, method: str, timestamp: str, signature: str
     ) -> OrganisationRecord:
+        """Check and record control of the organisation's domain (MCP-registry proof record)."""
         org = self.store.get_org(org_key)
         access.require_org_manager(principal, org["id"])
-        self.store.set_domain_proof(org["id"], proof, self.clock.now())
+        if method not in ("http", "dns"):
+            raise InvalidInput(f"unknown proof method {method!r} (known: http, dns)", field="method")
+        if (method == "http" and self.fetcher is None) or (method == "dns" and self.resolver is None):
+            raise Unavailable(f"no {method} client is configured for domain proofs")
+        proof = verify_domain_control(
+            org["domain"],
+            "http" if method == "http" else "dns",
+            timestamp,
+            signature,
+            fetcher=self.fetcher,
+            resolver=self.resolver,
+            clock=self.clock,
+        )
+        record = {
+            "method": proof.method,
+            "public_key": proof.public_key,
+            "timestamp": timestamp,
+            "verified_at": proof.verified_at.isoformat(),
+        }
+        self.store.set_domain_proof(org["id"], record, proof.verified_at)
         return self.get_org(org["id"])
 
     # agents --------------------------------------------------------------------------------------

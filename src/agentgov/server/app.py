@@ -10,10 +10,14 @@ from sqlalchemy.exc import SQLAlchemyError
 import agentgov
 from agentgov.core.clock import Clock, SystemClock
 from agentgov.db.engine import make_engine
+from agentgov.errors import Unavailable
+from agentgov.identity.dns import DnsTxtResolver
+from agentgov.identity.domain_proof import HttpFetcher, TxtResolver
+from agentgov.identity.fetch import SafeHttpFetcher
 from agentgov.identity.keystore import KeyStore
 from agentgov.registry.service import RegistryService
 from agentgov.registry.store import RegistryStore
-from agentgov.server import routes_agents, routes_keys, routes_orgs
+from agentgov.server import console, routes_agents, routes_keys, routes_orgs
 from agentgov.server.deps import Services
 from agentgov.server.etag import ETagMiddleware
 from agentgov.server.metrics import MetricsMiddleware, new_registry
@@ -23,10 +27,26 @@ from agentgov.server.settings import ServerSettings
 __all__ = ["create_app"]
 
 
+def _default_resolver() -> TxtResolver | None:
+    try:
+        return DnsTxtResolver()
+    except Unavailable:
+        return None  # DNS proofs then answer 503 with the reason; HTTP proofs still work
+
+
 def create_app(
-    engine: Engine | None = None, *, clock: Clock | None = None, settings: ServerSettings | None = None
+    engine: Engine | None = None,
+    *,
+    clock: Clock | None = None,
+    settings: ServerSettings | None = None,
+    fetcher: HttpFetcher | None = None,
+    resolver: TxtResolver | None = None,
 ) -> FastAPI:
-    """Build the app over ``engine`` (default: the configured database). Migrations are not run here."""
+    """Build the app over ``engine`` (default: the configured database). Migrations are not run here.
+
+    ``fetcher`` and ``resolver`` serve domain-control proofs; by default the SSRF-safe HTTPS fetcher and
+    the system's DNS resolver.
+    """
     engine = engine or make_engine()
     clock = clock or SystemClock()
     settings = settings or ServerSettings()
@@ -39,13 +59,18 @@ def create_app(
         redoc_url=None,
     )
     app.state.services = Services(
-        registry=RegistryService(RegistryStore(engine), clock),
+        registry=RegistryService(
+            RegistryStore(engine),
+            clock,
+            fetcher=fetcher or SafeHttpFetcher(),
+            resolver=resolver or _default_resolver(),
+        ),
         keys=KeyStore(engine, clock),
         clock=clock,
         settings=settings,
     )
     install_problem_handlers(app)
-    for router in (routes_keys.router, routes_orgs.router, routes_agents.router):
+    for router in (routes_keys.router, routes_orgs.router, routes_agents.router, console.router):
         app.include_router(router)
 
     registry, requests, latency = new_registry(engine)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,6 +49,22 @@ def list_orgs(
 @router.get("/{org}", summary="One organisation, by id or domain")
 def get_org(org: str, svc: Svc) -> OrganisationRecord:
     return svc.registry.get_org(org)
+
+
+class DomainProofRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["http", "dns"] = Field(
+        description="http: https://DOMAIN/.well-known/mcp-registry-auth; dns: a TXT record on DOMAIN"
+    )
+    timestamp: str = Field(description="RFC 3339 time, signed as UTF-8 bytes; within 5 minutes of ours")
+    signature: str = Field(description="Ed25519 signature of the timestamp: hex, base64 or base64url")
+
+
+@router.post("/{org}/domain-proof", summary="Prove control of the organisation's domain")
+def prove_domain(org: str, body: DomainProofRequest, who: SignedIn, svc: Svc) -> OrganisationRecord:
+    """The domain publishes `v=MCPv1; k=ed25519; p=<base64 key>`; the caller signs a fresh timestamp."""
+    return svc.registry.prove_domain(who, org, body.method, body.timestamp, body.signature)
 
 
 @router.post("/{org}/agents", status_code=201, summary="File a new agent of this organisation")
