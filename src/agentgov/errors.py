@@ -13,6 +13,7 @@ by whose fault the error is::
     │   ├── UnsupportedAlgorithm          unsupported_algorithm  `none`, HS*, anything off the allow-list
     │   └── ledger.note.MalformedNote     malformed_note  a signed note that breaks the C2SP grammar
     ├── NotFound                          not_found       404
+    │   └── Gone                          gone            410   existed, withdrawn for good (recalled...)
     ├── Conflict                          conflict        409   duplicates, races
     │   └── IllegalTransition             illegal_transition  a lifecycle move the state machine refuses
     ├── Unauthenticated                   unauthenticated 401   no key or an unknown key
@@ -35,6 +36,7 @@ __all__ = [
     "AgentGovError",
     "Conflict",
     "Forbidden",
+    "Gone",
     "IllegalTransition",
     "InvalidIdentifier",
     "InvalidInput",
@@ -117,6 +119,12 @@ class NotFound(AgentGovError):
     code = "not_found"
     status = 404
     title = "Not found"
+
+
+class Gone(NotFound):
+    code = "gone"
+    status = 410
+    title = "Gone"
 
 
 class Conflict(AgentGovError):

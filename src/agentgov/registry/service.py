@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from agentgov.core.canonical import canonical_json, parse_json
@@ -18,6 +18,7 @@ from agentgov.core.ids import new_id
 from agentgov.core.validation import validate_model
 from agentgov.errors import IllegalTransition, InvalidInput, NotFound, Unavailable
 from agentgov.identity.apikeys import Principal, Role
+from agentgov.identity.didkey import verify_possession
 from agentgov.identity.domain_proof import HttpFetcher, TxtResolver, verify_domain_control
 from agentgov.identity.uscc import validate_uscc
 from agentgov.registry import access
@@ -48,6 +49,11 @@ ALIAS_SCHEMES = {
     "url": re.compile(r"^https://[^\s]{4,390}$"),
     "other": re.compile(r"^[^\s]{1,400}$"),
 }
+
+
+# A proof of possession is made by the key holder just before submitting it; five minutes absorbs clock
+# skew and bounds replay of an intercepted proof (which could only re-bind the same key anyway).
+_POSSESSION_WINDOW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -223,10 +229,15 @@ class RegistryService:
             self.store.add_alias(conn, row["seq"], value, scheme, self.clock.now())
         return self.get_agent(p, row["id"])
 
-    def bind_key(self, principal: Principal | None, agent_key: str, did: str) -> AgentRecord:
-        """Record a did:key whose possession the caller has already proven (see ``identity.didkey``)."""
+    def bind_key(
+        self, principal: Principal | None, agent_key: str, did: str, timestamp: str, signature: str
+    ) -> AgentRecord:
+        """Bind an Ed25519 did:key to the agent once its holder proves possession (signs the challenge)."""
         row = self._visible(principal, agent_key)
         p = access.require_org_manager(principal, row["org_id"])
+        verify_possession(
+            row["id"], did, timestamp, signature, now=self.clock.now(), window=_POSSESSION_WINDOW
+        )
         with self.store.transaction() as conn:
             self.store.set_agent_fields(conn, row["seq"], agent_key=did, updated_at=self.clock.now())
         return self.get_agent(p, row["id"])

@@ -190,13 +190,16 @@ class RegistryStore:
             return int(conn.execute(select(func.count()).select_from(agents)).scalar_one())
 
 
+_DUPLICATE_AGENT = "an agent with this name already exists in the organisation (ids are never reassigned)"
+
+
 def _conflict_detail(exc: IntegrityError) -> str:
     text = str(exc.orig).lower()
     for needle, detail in (
         ("agents.org_id, agents.name", "an agent with this name already exists in the organisation"),
         ("uq_agents_org_id_name", "an agent with this name already exists in the organisation"),
-        ("agents.id", "an agent with this name already exists in the organisation (ids are never reassigned)"),
-        ("uq_agents_id", "an agent with this name already exists in the organisation (ids are never reassigned)"),
+        ("agents.id", _DUPLICATE_AGENT),
+        ("uq_agents_id", _DUPLICATE_AGENT),
         ("agent_aliases", "this alias already names an agent"),
         ("organisations.name", "an organisation with this name already exists"),
         ("uq_organisations_name", "an organisation with this name already exists"),

@@ -17,7 +17,7 @@ from agentgov.identity.fetch import SafeHttpFetcher
 from agentgov.identity.keystore import KeyStore
 from agentgov.registry.service import RegistryService
 from agentgov.registry.store import RegistryStore
-from agentgov.server import console, routes_agents, routes_keys, routes_orgs
+from agentgov.server import console, routes_agents, routes_formats, routes_keys, routes_orgs
 from agentgov.server.deps import Services
 from agentgov.server.etag import ETagMiddleware
 from agentgov.server.metrics import MetricsMiddleware, new_registry
@@ -70,7 +70,13 @@ def create_app(
         settings=settings,
     )
     install_problem_handlers(app)
-    for router in (routes_keys.router, routes_orgs.router, routes_agents.router, console.router):
+    for router in (
+        routes_keys.router,
+        routes_orgs.router,
+        routes_formats.router,
+        routes_agents.router,
+        console.router,
+    ):
         app.include_router(router)
 
     registry, requests, latency = new_registry(engine)

@@ -131,6 +131,22 @@ def add_alias(agent_id: str, body: Alias, who: SignedIn, svc: Svc) -> AgentRecor
     return svc.registry.add_alias(who, agent_id, body.model_dump())
 
 
+class KeyBinding(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    did: str = Field(description="did:key of the agent's Ed25519 key")
+    timestamp: str = Field(description="RFC 3339 time of the proof, within 5 minutes of ours")
+    signature: str = Field(
+        description="base64url Ed25519 signature over the RFC 8785 JSON "
+        '{"purpose":"agentgov/key-binding/v1","agent":<id>,"did":<did>,"time":<timestamp>}'
+    )
+
+
+@router.put("/{agent_id:path}/key", summary="Bind the agent's key (proof of possession)")
+def bind_key(agent_id: str, body: KeyBinding, who: SignedIn, svc: Svc) -> AgentRecord:
+    return svc.registry.bind_key(who, agent_id, body.did, body.timestamp, body.signature)
+
+
 @router.get("/{agent_id:path}", summary="One agent by id or alias")
 def get_agent(agent_id: str, svc: Svc, who: Caller) -> AgentRecord:
     return svc.registry.get_agent(who, agent_id)

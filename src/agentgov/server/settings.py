@@ -17,3 +17,5 @@ class ServerSettings:
     max_page_size: int = 100
     # Public base URL used in exported documents (Agent Cards, AI Catalog) when none is configured.
     public_base_url: str = "http://127.0.0.1:8000"
+    # The name the AI Catalog gives its host.
+    host_name: str = "agentgov registry"
