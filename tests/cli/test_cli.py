@@ -108,3 +108,41 @@ def test_bad_json_file_is_one_line_error(runner: CliRunner, tmp_path: Path) -> N
     assert result.exit_code == 1
     assert result.output.startswith("error [malformed]: body is not valid JSON")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_import_card_and_export_it_again(runner: CliRunner, tmp_path: Path) -> None:
+    runner.invoke(cli, ["db", "upgrade"])
+    runner.invoke(cli, ["demo", "load"])
+    sample = (
+        Path(__file__).resolve().parents[1] / "registry" / "formats" / "data" / "a2a-v1.0.1-sample-card.json"
+    )
+    card = json.loads(sample.read_text(encoding="utf-8"))
+    card.pop("signatures")
+    path = tmp_path / "card.json"
+    path.write_text(json.dumps(card), encoding="utf-8")
+    made = runner.invoke(
+        cli,
+        [
+            "agent",
+            "import",
+            "--org",
+            "haitong.example",
+            "--format",
+            "a2a",
+            "--domain",
+            "transport",
+            str(path),
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    exported = runner.invoke(
+        cli,
+        ["agent", "export", "--format", "a2a", "urn:agent:haitong.example:geospatial-route-planner-agent"],
+    )
+    assert exported.exit_code == 0, exported.output
+    assert json.loads(exported.output) == card
+    bad = runner.invoke(
+        cli, ["agent", "import", "--org", "haitong.example", "--format", "a2a", "--domain", "moon", str(path)]
+    )
+    assert bad.exit_code == 1
+    assert bad.output.startswith("error [invalid_input] (domain): unknown application domain 'moon'")

@@ -7,6 +7,9 @@ from typing import Any
 import click
 
 from agentgov.cli.common import LOCAL_ADMIN, emit, handle_errors, json_option, read_json_file, registry
+from agentgov.errors import InvalidInput
+from agentgov.registry import interop
+from agentgov.registry.declaration import ApplicationDomain
 from agentgov.registry.lifecycle import Action, AgentStatus
 from agentgov.registry.search import SearchQuery
 
@@ -114,14 +117,80 @@ def search(
 @agent.command("export")
 @click.argument("key")
 @click.option("--version", "version", type=int, default=None, help="A past version (default: current).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["declaration", "a2a"]),
+    default="declaration",
+    show_default=True,
+    help="declaration: the stored version with its digest chain; a2a: the A2A Agent Card (v1.0).",
+)
 @handle_errors
-def export(key: str, version: int | None) -> None:
-    """Print the declaration as canonical JSON with its digest chain."""
+def export(key: str, version: int | None, fmt: str) -> None:
+    """Print the declaration with its digest chain, or the agent's A2A Agent Card."""
+    if fmt == "a2a":
+        emit(interop.agent_card(registry(), LOCAL_ADMIN, key), True)
+        return
     versions = registry().versions(LOCAL_ADMIN, key)
     chosen = versions[-1] if version is None else next((v for v in versions if v.version == version), None)
     if chosen is None:
         raise click.UsageError(f"no version {version}")
     emit(chosen, True)
+
+
+@agent.command("import")
+@click.option("--org", "org_key", required=True, help="Organisation id or domain.")
+@click.option("--name", default=None, help="Registry name (default: derived from the document).")
+@click.option("--format", "fmt", type=click.Choice(["a2a", "mcp-server"]), required=True)
+@click.option("--domain", "domains", multiple=True, help="Application domain(s), e.g. --domain medical.")
+@click.option("--require-signature", is_flag=True, help="Refuse an A2A card that carries no signature.")
+@click.argument("file", type=click.Path(allow_dash=True))
+@json_option
+@handle_errors
+def import_(
+    *,
+    org_key: str,
+    name: str | None,
+    fmt: str,
+    domains: tuple[str, ...],
+    require_signature: bool,
+    file: str,
+    as_json: bool,
+) -> None:
+    """File an agent from an A2A Agent Card (v0.3 or v1.0) or an MCP server.json."""
+    document = read_json_file(file)
+    if not isinstance(document, dict):
+        raise InvalidInput("the document must be a JSON object")
+    chosen = [_domain(d) for d in domains]
+    service = registry()
+    if fmt == "a2a":
+        record, _kids = interop.import_a2a(
+            service,
+            LOCAL_ADMIN,
+            org_key,
+            document,
+            name=name,
+            application_domains=chosen or [ApplicationDomain.GENERAL],
+            require_signature=require_signature,
+        )
+    else:
+        record = interop.import_mcp_server(
+            service,
+            LOCAL_ADMIN,
+            org_key,
+            document,
+            name=name,
+            application_domains=chosen or [ApplicationDomain.SOFTWARE],
+        )
+    emit(record, as_json, _detail)
+
+
+def _domain(value: str) -> ApplicationDomain:
+    try:
+        return ApplicationDomain(value)
+    except ValueError as exc:
+        known = ", ".join(d.value for d in ApplicationDomain)
+        raise InvalidInput(f"unknown application domain {value!r} (known: {known})", field="domain") from exc
 
 
 @agent.command("status")
