@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from agentgov.core.canonical import canonical_json, parse_json
+from agentgov.core.canonical import parse_json
 from agentgov.core.clock import Clock
-from agentgov.core.digest import digest_bytes
 from agentgov.core.ids import new_id
 from agentgov.core.validation import validate_model
 from agentgov.errors import IllegalTransition, InvalidInput, NotFound, Unavailable
@@ -22,33 +21,27 @@ from agentgov.identity.didkey import verify_possession
 from agentgov.identity.domain_proof import HttpFetcher, TxtResolver, verify_domain_control
 from agentgov.identity.uscc import validate_uscc
 from agentgov.registry import access
+from agentgov.registry.aliases import check_alias
 from agentgov.registry.declaration import AGENT_NAME_PATTERN, Declaration
 from agentgov.registry.lifecycle import DELETED_STATUSES, TRANSITIONS, Action, AgentStatus, next_status
 from agentgov.registry.orgs import OrganisationInput
 from agentgov.registry.records import (
     AgentRecord,
-    AgentSummary,
     LifecycleEvent,
     OrganisationRecord,
     VersionRecord,
 )
-from agentgov.registry.search import SearchQuery, facets_of, index_text, matched_fields
+from agentgov.registry.rows import canonical_body, event_row, head_fields, org_record, summary
+from agentgov.registry.search import SearchQuery, facets_of, matched_fields
 from agentgov.registry.search_sql import run_search
 from agentgov.registry.store import RegistryStore
 
-__all__ = ["ALIAS_SCHEMES", "RegistryService", "SearchResult"]
+__all__ = ["RegistryService", "SearchResult"]
 
 _NAME_RE = re.compile(AGENT_NAME_PATTERN)
 _DOMAIN_RE = re.compile(
     r"^(?=.{3,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
 )
-ALIAS_SCHEMES = {
-    "did": re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]{1,380}$"),
-    # 智能体身份码 issued by a national registry: an opaque code of letters, digits and hyphens.
-    "aip": re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{7,63}$"),
-    "url": re.compile(r"^https://[^\s]{4,390}$"),
-    "other": re.compile(r"^[^\s]{1,400}$"),
-}
 
 
 # A proof of possession is made by the key holder just before submitting it; five minutes absorbs clock
@@ -108,10 +101,10 @@ class RegistryService:
         return self.get_org(org_id)
 
     def get_org(self, key: str) -> OrganisationRecord:
-        return _org_record(self.store.get_org(key))
+        return org_record(self.store.get_org(key))
 
     def list_orgs(self, limit: int = 50, after: str | None = None) -> list[OrganisationRecord]:
-        return [_org_record(r) for r in self.store.list_orgs(limit, after)]
+        return [org_record(r) for r in self.store.list_orgs(limit, after)]
 
     def prove_domain(
         self, principal: Principal | None, org_key: str, method: str, timestamp: str, signature: str
@@ -158,10 +151,10 @@ class RegistryService:
                 f"agent name {name!r} must be 1-64 lower-case letters, digits, '.', '_' or '-'", field="name"
             )
         decl = validate_model(Declaration, declaration)
-        checked_aliases = [_check_alias(a) for a in aliases or []]
+        checked_aliases = [check_alias(a) for a in aliases or []]
         now = self.clock.now()
         agent_id = f"urn:agent:{org['domain']}:{name}"
-        body, digest = _canonical(decl)
+        body, digest = canonical_body(decl)
         with self.store.transaction() as conn:
             seq = self.store.insert_agent(
                 conn,
@@ -174,7 +167,7 @@ class RegistryService:
                     "updated_at": now,
                     "deleted": False,
                     "hosted": False,
-                    **_head(name, decl, 1, digest, now),
+                    **head_fields(name, decl, 1, digest, now),
                 },
                 {
                     "version": 1,
@@ -188,7 +181,7 @@ class RegistryService:
                 checked_aliases,
             )
             self.store.add_event(
-                conn, seq, _event("file", None, AgentStatus.FILED, p, reason=None, evidence={}, at=now)
+                conn, seq, event_row("file", None, AgentStatus.FILED, p, reason=None, evidence={}, at=now)
             )
         return self.get_agent(p, agent_id)
 
@@ -203,12 +196,12 @@ class RegistryService:
                 raise IllegalTransition(
                     f"a {head['status']} agent takes no new versions", current=head["status"]
                 )
-            body, digest = _canonical(decl)
+            body, digest = canonical_body(decl)
             version = int(head["version"]) + 1
             self.store.add_version(
                 conn,
                 head["seq"],
-                {**_head(head["name"], decl, version, digest, now), "updated_at": now},
+                {**head_fields(head["name"], decl, version, digest, now), "updated_at": now},
                 {
                     "version": version,
                     "digest": digest,
@@ -224,7 +217,7 @@ class RegistryService:
     def add_alias(self, principal: Principal | None, agent_key: str, alias: dict[str, str]) -> AgentRecord:
         row = self._visible(principal, agent_key)
         p = access.require_org_manager(principal, row["org_id"])
-        value, scheme = _check_alias(alias)
+        value, scheme = check_alias(alias)
         with self.store.transaction() as conn:
             self.store.add_alias(conn, row["seq"], value, scheme, self.clock.now())
         return self.get_agent(p, row["id"])
@@ -271,7 +264,7 @@ class RegistryService:
             self.store.add_event(
                 conn,
                 head["seq"],
-                _event(act.value, current, target, p, reason=reason, evidence=evidence or {}, at=now),
+                event_row(act.value, current, target, p, reason=reason, evidence=evidence or {}, at=now),
             )
         return self.get_agent(p, agent_id)
 
@@ -288,7 +281,7 @@ class RegistryService:
         row = self._visible(principal, agent_key)
         aliases = [dict(a) for a in self.store.aliases_of(row["seq"])]
         return AgentRecord(
-            **_summary(row, self.clock.now()).model_dump(),
+            **summary(row, self.clock.now()).model_dump(),
             agent_key=row["agent_key"],
             aliases=aliases,
             declaration=parse_json(row["body"]),
@@ -338,99 +331,9 @@ class RegistryService:
             matched += [f"filter:{k}" for k in sorted(query.filters)]
             items.append(
                 {
-                    **_summary(row, now).model_dump(mode="json"),
+                    **summary(row, now).model_dump(mode="json"),
                     "description": declaration.get("description", ""),
                     "matched": matched,
                 }
             )
         return SearchResult(items, page.next_cursor)
-
-
-def _canonical(decl: Declaration) -> tuple[str, str]:
-    raw = canonical_json(decl.to_json())
-    return raw.decode("utf-8"), digest_bytes(raw)
-
-
-def _head(name: str, decl: Declaration, version: int, digest: str, now: datetime) -> dict[str, Any]:
-    valid = [c.valid_until for c in decl.certifications if c.is_valid_at(now)]
-    return {
-        "version": version,
-        "digest": digest,
-        "display_name": decl.display_name,
-        "deployment_mode": decl.deployment.mode.value,
-        "certified_until": max(valid) if valid else None,
-        "search_text": index_text(name, decl),
-    }
-
-
-def _check_alias(alias: dict[str, str]) -> tuple[str, str]:
-    scheme = alias.get("scheme", "")
-    value = alias.get("alias", "")
-    pattern = ALIAS_SCHEMES.get(scheme)
-    if pattern is None:
-        raise InvalidInput(
-            f"unknown alias scheme {scheme!r} (known: {', '.join(ALIAS_SCHEMES)})", field="scheme"
-        )
-    if not pattern.match(value):
-        raise InvalidInput(f"{value!r} is not a valid {scheme} alias", field="alias")
-    if value.startswith("urn:agent:"):
-        raise InvalidInput("an alias cannot take the form of an agent id", field="alias")
-    return value, scheme
-
-
-def _event(
-    action: str,
-    source: AgentStatus | None,
-    target: AgentStatus,
-    p: Principal,
-    *,
-    reason: str | None,
-    evidence: dict[str, Any],
-    at: datetime,
-) -> dict[str, Any]:
-    return {
-        "action": action,
-        "from_status": source.value if source else None,
-        "to_status": target.value,
-        "actor": p.actor,
-        "actor_role": p.role.value,
-        "reason": reason,
-        "evidence": evidence,
-        "at": at,
-    }
-
-
-def _summary(row: Any, now: datetime) -> AgentSummary:
-    until = row["certified_until"]
-    return AgentSummary(
-        id=row["id"],
-        org_id=row["org_id"],
-        name=row["name"],
-        display_name=row["display_name"],
-        status=AgentStatus(row["status"]),
-        version=row["version"],
-        digest=row["digest"],
-        deployment_mode=row["deployment_mode"],
-        certified=until is not None and until > now,
-        deleted=bool(row["deleted"]),
-        updated_at=row["updated_at"],
-    )
-
-
-def _org_record(row: Any) -> OrganisationRecord:
-    body = row["body"]
-    return OrganisationRecord(
-        id=row["id"],
-        name=row["name"],
-        domain=row["domain"],
-        country=row["country"],
-        legal_id=row["legal_id"],
-        kinds=body["kinds"],
-        contacts=body["contacts"],
-        owners=body["owners"],
-        sponsors=body["sponsors"],
-        domain_verified=row["domain_verified_at"] is not None,
-        domain_proof=row["domain_proof"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
