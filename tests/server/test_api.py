@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
+from starlette.types import Message, Receive, Scope, Send
+
+from agentgov.server.etag import ETagMiddleware
 from tests.conftest import Api, declaration, org_doc
 
 OPENAPI_SNAPSHOT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
@@ -53,3 +57,32 @@ def test_metrics_expose_requests_and_registry_indicators(api: Api) -> None:
     assert 'agentgov_agents{status="filed"} 1.0' in text
     assert "agentgov_organisations 1.0" in text
     assert 'agentgov_http_requests_total{method="POST",route="/v1/orgs",status="201"} 1.0' in text
+
+
+def test_event_streams_are_not_buffered_for_etags() -> None:
+    sent: list[Message] = []
+
+    async def stream(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"data: 1\n\n", "more_body": True})
+        assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"], (
+            "first event held back"
+        )
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def record(message: Message) -> None:
+        sent.append(message)
+
+    async def nothing() -> Message:
+        return {"type": "http.disconnect"}
+
+    scope: Scope = {"type": "http", "method": "GET", "headers": [], "path": "/events"}
+    asyncio.run(ETagMiddleware(stream)(scope, nothing, record))
+    assert len(sent) == 3
+    assert all(name != b"etag" for name, _ in sent[0]["headers"])

@@ -25,11 +25,22 @@ class ETagMiddleware:
             return
         start: Message | None = None
         chunks: list[bytes] = []
+        streaming = False
 
         async def buffer(message: Message) -> None:
-            nonlocal start
+            nonlocal start, streaming
             if message["type"] == "http.response.start":
+                # Server-sent events are open-ended: pass them through as they come, with no ETag.
+                streaming = (
+                    Headers(raw=message["headers"]).get("content-type", "").startswith("text/event-stream")
+                )
+                if streaming:
+                    await send(message)
+                    return
                 start = message
+                return
+            if streaming:
+                await send(message)
                 return
             if message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
