@@ -1,9 +1,26 @@
-"""The transparency log cores (Art. 7): RFC 6962/9162 Merkle trees, proofs, C2SP notes and checkpoints.
+"""The verifiable record (Art. 7): a transparency log of typed events, with proofs, checkpoints, witnesses.
 
-Pure logic only: values in, values out. A store serves proofs through the :class:`HashReader` port;
-a writer grows the tree with a :class:`CompactRange` and persists the nodes each append completes.
+Pure cores (merkle, proofs, note, checkpoint, entries, tiles, subtrees, audit, verify, and the witness
+state machine) take values and return values. Around them: the store port with its SQL and in-memory
+adapters, the single writer, the reader, the checkpoint publisher, the witness's HTTP face, and
+:class:`LedgerService`, which the API and the CLI use.
 """
 
+from agentgov.ledger.audit import (
+    EXIT_CODES,
+    BadSignature,
+    BrokenLink,
+    DeletedEntry,
+    Fork,
+    InconsistentHistory,
+    InsufficientEvidence,
+    LedgerVerifyError,
+    MissingQuorum,
+    ModifiedEntry,
+    ReorderedEntries,
+    Rollback,
+    TreeAudit,
+)
 from agentgov.ledger.checkpoint import (
     MAX_TREE_SIZE,
     Checkpoint,
@@ -13,6 +30,22 @@ from agentgov.ledger.checkpoint import (
     parse_checkpoint,
     sign_checkpoint,
 )
+from agentgov.ledger.entries import (
+    MAX_PAYLOAD_BYTES,
+    AnyEvent,
+    EntryView,
+    Event,
+    Leaf,
+    NoteEvent,
+    RegistryLifecycle,
+    RegistryVersion,
+    open_entry,
+    parse_event,
+    parse_leaf,
+)
+from agentgov.ledger.export import EXPORT_FORMAT, ExportHeader, read_export, write_export
+from agentgov.ledger.fsck import FsckReport, fsck
+from agentgov.ledger.keyfiles import create_key_file, load_cosigner, load_log_signer
 from agentgov.ledger.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -66,58 +99,129 @@ from agentgov.ledger.proofs import (
     verify_consistency,
     verify_inclusion,
 )
+from agentgov.ledger.publisher import CheckpointPublisher, PublishSchedule, WitnessEndpoint
+from agentgov.ledger.reader import LedgerReader
+from agentgov.ledger.service import BUNDLE_FORMAT, LedgerService, LedgerSettings
+from agentgov.ledger.store import LedgerStore, MemoryLedgerStore, StoredCheckpoint, TreeState
+from agentgov.ledger.store_sql import SqlLedgerStore
+from agentgov.ledger.tiles import format_tile_path, pack_bundle, parse_tile_index, unpack_bundle
+from agentgov.ledger.verify import TrustedKeys, VerifyReport, verify_bundles, verify_export
+from agentgov.ledger.witness import FileWitnessState, MemoryWitnessState, Witness
+from agentgov.ledger.witness_http import WitnessClient, witness_app
+from agentgov.ledger.writer import LedgerWriter, Receipt, WriterSettings
 
 __all__ = [
+    "BUNDLE_FORMAT",
     "EMPTY_ROOT",
+    "EXIT_CODES",
+    "EXPORT_FORMAT",
     "HASH_SIZE",
     "KEY_ID_SIZE",
+    "MAX_PAYLOAD_BYTES",
     "MAX_SIGNATURES",
     "MAX_TREE_SIZE",
     "SIG_TYPE_COSIGNATURE_V1",
     "SIG_TYPE_ED25519",
+    "AnyEvent",
+    "BadSignature",
+    "BrokenLink",
     "Checkpoint",
+    "CheckpointPublisher",
     "CompactRange",
     "Cosignature",
     "CosignatureV1Signer",
     "CosignatureV1Verifier",
+    "DeletedEntry",
     "Ed25519NoteSigner",
     "Ed25519NoteVerifier",
+    "EntryView",
+    "Event",
+    "ExportHeader",
+    "FileWitnessState",
+    "Fork",
+    "FsckReport",
     "HashReader",
     "InMemoryTree",
+    "InconsistentHistory",
+    "InsufficientEvidence",
+    "Leaf",
+    "LedgerReader",
+    "LedgerService",
+    "LedgerSettings",
+    "LedgerStore",
+    "LedgerVerifyError",
+    "LedgerWriter",
     "MalformedNote",
+    "MemoryLedgerStore",
+    "MemoryWitnessState",
+    "MissingQuorum",
+    "ModifiedEntry",
     "Node",
     "Note",
+    "NoteEvent",
     "NoteSignature",
     "NoteSigner",
     "NoteVerifier",
     "ProofError",
+    "PublishSchedule",
+    "Receipt",
+    "RegistryLifecycle",
+    "RegistryVersion",
+    "ReorderedEntries",
+    "Rollback",
+    "SqlLedgerStore",
+    "StoredCheckpoint",
+    "TreeAudit",
+    "TreeState",
+    "TrustedKeys",
     "UnverifiedNote",
     "VerifiedCheckpoint",
     "VerifiedNote",
+    "VerifyReport",
+    "Witness",
+    "WitnessClient",
+    "WitnessEndpoint",
+    "WriterSettings",
     "add_signatures",
     "check_key_name",
     "check_note_text",
     "consistency_proof",
     "cosignature_message",
     "cosignature_timestamp",
+    "create_key_file",
     "format_signer_key",
+    "format_tile_path",
     "format_verifier_key",
+    "fsck",
     "inclusion_proof",
     "key_id",
     "leaf_hash",
+    "load_cosigner",
+    "load_log_signer",
     "node_hash",
     "open_checkpoint",
+    "open_entry",
+    "pack_bundle",
     "parse_checkpoint",
+    "parse_event",
+    "parse_leaf",
     "parse_note",
     "parse_signer_key",
+    "parse_tile_index",
     "parse_verifier_key",
     "range_hash",
+    "read_export",
     "root_at",
     "root_from_leaf_hashes",
     "sign_checkpoint",
     "sign_note",
     "tree_hash",
+    "unpack_bundle",
+    "verify_bundles",
     "verify_consistency",
+    "verify_export",
     "verify_inclusion",
     "verify_note",
+    "witness_app",
+    "write_export",
 ]

@@ -1,0 +1,174 @@
+"""Events, payloads and leaves: canonical bytes, the 64 KiB bound, no personal data in a leaf, erasure."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agentgov.core.canonical import canonical_json
+from agentgov.errors import InvalidInput, PayloadTooLarge
+from agentgov.ledger.canonical import fast_canonical
+from agentgov.ledger.entries import (
+    MAX_PAYLOAD_BYTES,
+    NoteEvent,
+    RegistryLifecycle,
+    RegistryVersion,
+    leaf_bytes,
+    open_entry,
+    parse_event,
+    parse_leaf,
+    prepare,
+)
+from tests.ledger.helpers import START, lifecycle, note, version
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(json_values)
+def test_fast_canonical_json_is_byte_identical_to_rfc8785(value: Any) -> None:
+    assert fast_canonical(value) == canonical_json(value)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False), st.text(min_size=1))
+def test_values_outside_the_fast_path_take_the_exact_path(number: float, key: str) -> None:
+    value = {key: number, "\u00e9": [number]}
+    assert fast_canonical(value) == canonical_json(value)
+
+
+@pytest.mark.parametrize("model", [RegistryVersion, RegistryLifecycle])
+def test_scalar_event_fields_are_declared_in_canonical_order(
+    model: type[RegistryVersion | RegistryLifecycle],
+) -> None:
+    names = list(model.model_fields)
+    assert names == sorted(names)
+
+
+@given(st.text(min_size=1, max_size=40), st.text(min_size=1, max_size=40), st.integers(1, 2**53 - 1))
+def test_scalar_event_payload_is_its_rfc8785_canonical_json(actor: str, agent: str, number: int) -> None:
+    event = version(agent, 2, follows=3).model_copy(update={"actor": actor, "version": number})
+    assert event.payload() == canonical_json(event.model_dump(mode="json"))
+    lifecycle_event = lifecycle(agent, "suspend", follows=None).model_copy(update={"actor": actor})
+    assert lifecycle_event.payload() == canonical_json(lifecycle_event.model_dump(mode="json"))
+
+
+@given(
+    st.integers(0, 2**53 - 1),
+    st.one_of(st.none(), st.integers(0, 2**53 - 1)),
+    st.datetimes(timezones=st.just(UTC)),
+)
+def test_leaf_bytes_are_canonical_json(index: int, follows: int | None, when: datetime) -> None:
+    prepared = prepare(note(1).model_copy(update={"time": when}))
+    leaf = leaf_bytes(index, prepared.kind, prepared.time, prepared.digest, follows)
+    assert leaf == canonical_json(json.loads(leaf))
+    assert parse_leaf(leaf).to_bytes() == leaf
+
+
+def test_leaf_time_is_the_payload_time() -> None:
+    prepared = prepare(note(7))
+    assert json.loads(prepared.payload)["time"] == prepared.time
+
+
+def test_no_personal_data_enters_a_leaf() -> None:
+    event = note(1, actor="user:13800138000")
+    prepared = prepare(event)
+    leaf = leaf_bytes(0, prepared.kind, prepared.time, prepared.digest, None)
+    assert b"13800138000" not in leaf
+    assert b"session-1" not in leaf
+    assert set(json.loads(leaf)) == {"index", "kind", "payload_digest", "time"}
+
+
+def test_the_same_event_twice_gets_unlinkable_digests() -> None:
+    assert prepare(note(1)).digest != prepare(note(1)).digest  # a fresh salt each time
+
+
+def test_event_over_64_kib_is_refused() -> None:
+    big = NoteEvent(actor="a", subject="s", time=START, data={"blob": "x" * MAX_PAYLOAD_BYTES})
+    with pytest.raises(PayloadTooLarge):
+        prepare(big)
+
+
+def test_naive_time_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        parse_event(json.dumps({"kind": "note", "actor": "a", "subject": "s", "time": "2026-11-21T09:00:00"}))
+
+
+def test_times_in_other_zones_are_stored_in_utc() -> None:
+    event = note(0).model_copy(update={"time": START.astimezone(timezone(timedelta(hours=8)))})
+    event = NoteEvent.model_validate(event.model_dump())
+    assert prepare(event).time == "2026-11-21T09:00:00Z"
+
+
+def test_unknown_kind_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        parse_event(
+            b'{"kind": "registry.delete", "actor": "a", "subject": "s", "time": "2026-11-21T09:00:00Z"}'
+        )
+
+
+def test_events_round_trip_byte_for_byte() -> None:
+    for event in (note(3), version("urn:agent:a", 2, 0), lifecycle("urn:agent:a", "suspend", 1)):
+        assert parse_event(event.payload()).payload() == event.payload()
+
+
+def _stored(event: NoteEvent | RegistryVersion) -> tuple[bytes, bytes, bytes]:
+    prepared = prepare(event)
+    return leaf_bytes(0, prepared.kind, prepared.time, prepared.digest, None), prepared.payload, prepared.salt
+
+
+def test_entry_with_its_payload_reads_ok() -> None:
+    leaf, payload, salt = _stored(note(1))
+    view = open_entry(0, leaf, payload, salt)
+    assert view.status == "ok"
+    assert view.event == note(1)
+
+
+def test_erased_entry_reads_erased_not_tampered() -> None:
+    leaf, _, _ = _stored(note(1))
+    view = open_entry(0, leaf, None, None)
+    assert view.status == "erased"
+    assert view.event is None
+
+
+def test_modified_payload_reads_tampered() -> None:
+    leaf, payload, salt = _stored(note(1))
+    view = open_entry(0, leaf, payload.replace(b"note 1", b"note 2"), salt)
+    assert view.status == "tampered"
+
+
+def test_payload_of_another_entry_reads_tampered() -> None:
+    leaf, _, _ = _stored(note(1))
+    _, other_payload, other_salt = _stored(note(2))
+    assert open_entry(0, leaf, other_payload, other_salt).status == "tampered"
+
+
+@pytest.mark.parametrize(
+    "leaf",
+    [
+        b'{"index":0, "kind":"note","payload_digest":"sha256:00","time":"t"}',
+        b'{"kind":"note","index":0,"payload_digest":"sha256:00","time":"t"}',
+        b'{"index":true,"kind":"note","payload_digest":"sha256:00","time":"t"}',
+        b'{"index":0,"kind":"note","payload_digest":"sha256:00","time":"t","extra":1}',
+        b"not json",
+    ],
+    ids=["whitespace", "unsorted", "boolean-index", "extra-member", "not-json"],
+)
+def test_non_canonical_or_foreign_leaves_are_refused(leaf: bytes) -> None:
+    with pytest.raises(InvalidInput):
+        parse_leaf(leaf)
+
+
+def test_text_that_no_json_can_carry_is_refused() -> None:
+    for event in (version("urn:agent:a", 1, None), note(1)):
+        with pytest.raises(InvalidInput):
+            prepare(event.model_copy(update={"actor": "lone \udc00 surrogate"}))
