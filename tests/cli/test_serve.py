@@ -28,8 +28,12 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
     )
 
 
-def test_serve_answers_health_console_and_catalog(tmp_path: Path) -> None:
-    env = {**os.environ, "AGENTGOV_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}"}
+def test_serve_answers_health_console_catalog_and_ledger(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "AGENTGOV_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+        "AGENTGOV_LEDGER_KEY": str(tmp_path / "ledger.key"),
+    }
     assert _run(["db", "upgrade"], env).returncode == 0
     assert _run(["demo", "load", "--if-empty"], env).returncode == 0
     port = _free_port()
@@ -57,6 +61,10 @@ def test_serve_answers_health_console_and_catalog(tmp_path: Path) -> None:
             f"{base}/catalogs/yunyi.example/ai-catalog.json",
             f"{base}/catalogs/haitong.example/ai-catalog.json",
         }
+        vkey = httpx.get(f"{base}/ledger/vkey", timeout=5.0)
+        assert vkey.status_code == 200
+        assert vkey.text.startswith("agentgov.local/ledger+")
+        assert (tmp_path / "ledger.key").exists()
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -6,11 +6,16 @@ import click
 
 import agentgov
 from agentgov.cli.agent import agent
+from agentgov.cli.approvals import approvals
 from agentgov.cli.db import db
 from agentgov.cli.demo import demo
+from agentgov.cli.grants import grants
 from agentgov.cli.keys import keys
+from agentgov.cli.ledger import ledger
 from agentgov.cli.org import org
+from agentgov.cli.policy import policy
 from agentgov.cli.serve import openapi, serve
+from agentgov.cli.witness import witness
 
 __all__ = ["cli", "main"]
 
@@ -24,7 +29,7 @@ def cli() -> None:
     """
 
 
-for group in (db, keys, org, agent, demo, serve, openapi):
+for group in (db, keys, org, agent, policy, grants, approvals, ledger, witness, demo, serve, openapi):
     cli.add_command(group)
 
 

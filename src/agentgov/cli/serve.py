@@ -11,6 +11,7 @@ from agentgov.cli.common import engine, handle_errors
 from agentgov.db.engine import make_engine
 from agentgov.db.migrate import current_revision, head_revision
 from agentgov.errors import InvalidInput, Unavailable
+from agentgov.ledger.service import LedgerService
 from agentgov.server.app import create_app
 from agentgov.server.settings import ServerSettings
 
@@ -37,7 +38,10 @@ def serve(host: str, port: int, public_url: str | None) -> None:
     if not base.startswith(("http://", "https://")):
         raise InvalidInput("--public-url must start with http:// or https://", field="public_url")
     click.echo(f"agentgov on http://{host}:{port}  (console: {base}/, API docs: {base}/v1/docs)")
-    app = create_app(eng, settings=ServerSettings(public_base_url=base))
+    # The transparency log: this process becomes its single writer and publishes checkpoints.
+    ledger = LedgerService.open(eng).start()
+    app = create_app(eng, settings=ServerSettings(public_base_url=base), ledger=ledger)
+    app.state.on_shutdown.append(ledger.close)
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 import agentgov
+from agentgov.approvals.settings import ApprovalSettings
 from agentgov.core.clock import Clock, SystemClock
 from agentgov.db.engine import make_engine
 from agentgov.errors import Unavailable
@@ -15,16 +19,26 @@ from agentgov.identity.dns import DnsTxtResolver
 from agentgov.identity.domain_proof import HttpFetcher, TxtResolver
 from agentgov.identity.fetch import SafeHttpFetcher
 from agentgov.identity.keystore import KeyStore
+from agentgov.ledger.service import LedgerService
+from agentgov.policy.store import MemoryRecorder
 from agentgov.registry.service import RegistryService
 from agentgov.registry.store import RegistryStore
-from agentgov.server import console, routes_agents, routes_formats, routes_keys, routes_orgs
+from agentgov.server import console, routes_agents, routes_formats, routes_keys, routes_ledger, routes_orgs
 from agentgov.server.deps import Services
 from agentgov.server.etag import ETagMiddleware
 from agentgov.server.metrics import MetricsMiddleware, new_registry
 from agentgov.server.problems import BodyLimitMiddleware, install_problem_handlers
+from agentgov.server.routes_authority import install_authority
 from agentgov.server.settings import ServerSettings
 
 __all__ = ["create_app"]
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    for close in app.state.on_shutdown:
+        close()
 
 
 def _default_resolver() -> TxtResolver | None:
@@ -41,6 +55,7 @@ def create_app(
     settings: ServerSettings | None = None,
     fetcher: HttpFetcher | None = None,
     resolver: TxtResolver | None = None,
+    ledger: LedgerService | None = None,
 ) -> FastAPI:
     """Build the app over ``engine`` (default: the configured database). Migrations are not run here.
 
@@ -51,6 +66,7 @@ def create_app(
     clock = clock or SystemClock()
     settings = settings or ServerSettings()
     app = FastAPI(
+        lifespan=_lifespan,
         title="agentgov",
         version=agentgov.__version__,
         summary="Governance platform for AI agents: registry, authority, guard, verifiable record.",
@@ -58,6 +74,7 @@ def create_app(
         docs_url="/v1/docs",
         redoc_url=None,
     )
+    app.state.on_shutdown = []  # callables run once when the server stops
     app.state.services = Services(
         registry=RegistryService(
             RegistryStore(engine),
@@ -68,16 +85,26 @@ def create_app(
         keys=KeyStore(engine, clock),
         clock=clock,
         settings=settings,
+        ledger=ledger,
     )
     install_problem_handlers(app)
     for router in (
         routes_keys.router,
         routes_orgs.router,
         routes_formats.router,
+        routes_ledger.router,
         routes_agents.router,
         console.router,
     ):
         app.include_router(router)
+
+    # Art. 6: grants, decisions, approvals, right to know. Events go to the recorder; the in-memory
+    # one until the transparency log is attached to the server.
+    authority = install_authority(
+        app, engine, clock=clock, recorder=MemoryRecorder(), approval_settings=ApprovalSettings.from_env()
+    )
+
+    app.state.on_shutdown.append(authority.approvals.notifier.close)
 
     registry, requests, latency = new_registry(engine)
 

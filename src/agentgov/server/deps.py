@@ -11,6 +11,7 @@ from agentgov.core.clock import Clock
 from agentgov.errors import Unauthenticated
 from agentgov.identity.apikeys import Principal
 from agentgov.identity.keystore import KeyStore
+from agentgov.ledger.service import LedgerService
 from agentgov.registry.service import RegistryService
 from agentgov.server.settings import ServerSettings
 
@@ -23,6 +24,7 @@ class Services:
     keys: KeyStore
     clock: Clock
     settings: ServerSettings
+    ledger: LedgerService | None = None  # None: the ledger routes answer 503 with the reason
 
 
 def services(request: Request) -> Services:

@@ -1,0 +1,254 @@
+"""The authority's storage ports: the :class:`Recorder` of events, and the SQL adapter of grants, usage,
+policy sets, deployments, decisions and signing keys.
+
+Database exceptions are translated here (STYLE 3): a unique-constraint violation is a Conflict, any
+other database failure is Unavailable. Every public method runs in one transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from agentgov.errors import Conflict, Unavailable
+from agentgov.policy.tables import (
+    decisions,
+    grant_usage,
+    grants,
+    policy_deployments,
+    policy_sets,
+    user_signing_keys,
+)
+
+__all__ = ["AuthorityStore", "MemoryRecorder", "RecordedEvent", "Recorder"]
+
+
+class Recorder(Protocol):
+    """Where every decision, grant and approval event goes (Art. 7: verifiable, traceable behaviour).
+
+    ``record`` returns the index of the entry on the record, or None when the adapter has none. It
+    raises an AgentGovError (Unavailable) when the event cannot be recorded: the caller then fails.
+    """
+
+    def record(self, kind: str, subject: str, actor: str, payload: dict[str, Any]) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    index: int
+    kind: str
+    subject: str
+    actor: str
+    payload: dict[str, Any]
+
+
+class MemoryRecorder:
+    """The in-memory Recorder: events in order, indexed from 0. For tests, the demo and the CLI."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.events: list[RecordedEvent] = []
+
+    def record(self, kind: str, subject: str, actor: str, payload: dict[str, Any]) -> int | None:
+        with self._lock:
+            index = len(self.events)
+            self.events.append(RecordedEvent(index, kind, subject, actor, payload))
+            return index
+
+    def kinds(self) -> list[str]:
+        with self._lock:
+            return [e.kind for e in self.events]
+
+
+def _upsert(conn: Connection) -> Any:
+    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+class AuthorityStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except IntegrityError as exc:
+            raise Conflict("this already exists (ids are never reused)") from exc
+        except SQLAlchemyError as exc:
+            raise Unavailable(f"authority store failed: {exc.__class__.__name__}") from exc
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise Unavailable(f"authority store failed: {exc.__class__.__name__}") from exc
+
+    # grants ----------------------------------------------------------------------------------------
+
+    def insert_grant(self, row: Mapping[str, Any]) -> None:
+        with self.transaction() as conn:
+            conn.execute(insert(grants).values(**row))
+
+    def get_grant(self, grant_id: str) -> RowMapping | None:
+        with self.reading() as conn:
+            return conn.execute(select(grants).where(grants.c.id == grant_id)).mappings().first()
+
+    def list_grants(
+        self, *, grantor: str | None, agent_id: str | None, live_at: datetime | None, limit: int
+    ) -> list[RowMapping]:
+        query = select(grants).order_by(grants.c.created_at.desc(), grants.c.id).limit(limit)
+        if grantor is not None:
+            query = query.where(grants.c.grantor == grantor)
+        if agent_id is not None:
+            query = query.where(grants.c.agent_id == agent_id)
+        if live_at is not None:
+            query = query.where(grants.c.revoked_at.is_(None), grants.c.expires_at > live_at)
+        with self.reading() as conn:
+            return list(conn.execute(query).mappings())
+
+    def live_grants(self, grantor: str, agent_id: str, at: datetime) -> list[RowMapping]:
+        """Unrevoked, unexpired grants of one user to one agent: read at each decision, never cached,
+        so that a revocation takes effect on the very next decision."""
+        query = (
+            select(grants.c.id, grants.c.canonical, grants.c.digest)
+            .where(
+                grants.c.grantor == grantor,
+                grants.c.agent_id == agent_id,
+                grants.c.revoked_at.is_(None),
+                grants.c.expires_at > at,
+            )
+            .order_by(grants.c.created_at, grants.c.id)
+        )
+        with self.reading() as conn:
+            return list(conn.execute(query).mappings())
+
+    def revoke_grant(self, grant_id: str, at: datetime, by: str, reason: str) -> bool:
+        with self.transaction() as conn:
+            done = conn.execute(
+                update(grants)
+                .where(grants.c.id == grant_id, grants.c.revoked_at.is_(None))
+                .values(revoked_at=at, revoked_by=by, revoke_reason=reason)
+            ).rowcount
+        return bool(done)
+
+    # usage -----------------------------------------------------------------------------------------
+
+    def usage(self, grant_ids: Sequence[str], day: str) -> dict[str, tuple[int, int]]:
+        """(count, amount in millionths) per grant on ``day``; grants unused that day are absent."""
+        if not grant_ids:
+            return {}
+        query = select(grant_usage).where(grant_usage.c.grant_id.in_(grant_ids), grant_usage.c.day == day)
+        with self.reading() as conn:
+            return {r["grant_id"]: (r["count"], r["amount_micros"]) for r in conn.execute(query).mappings()}
+
+    @staticmethod
+    def charge(conn: Connection, grant_id: str, day: str, micros: int) -> None:
+        """Add one call and ``micros`` to a grant's usage for ``day``, atomically on both backends."""
+        stmt = _upsert(conn)(grant_usage).values(grant_id=grant_id, day=day, count=1, amount_micros=micros)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[grant_usage.c.grant_id, grant_usage.c.day],
+                set_={
+                    "count": grant_usage.c.count + 1,
+                    "amount_micros": grant_usage.c.amount_micros + micros,
+                },
+            )
+        )
+
+    # signing keys ----------------------------------------------------------------------------------
+
+    def signing_key(self, user_id: str) -> RowMapping | None:
+        with self.reading() as conn:
+            query = select(user_signing_keys).where(user_signing_keys.c.user_id == user_id)
+            return conn.execute(query).mappings().first()
+
+    def put_signing_key(self, user_id: str, algorithm: str, public_key: str, at: datetime) -> None:
+        with self.transaction() as conn:
+            stmt = _upsert(conn)(user_signing_keys).values(
+                user_id=user_id, algorithm=algorithm, public_key=public_key, created_at=at
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[user_signing_keys.c.user_id],
+                    set_={"algorithm": algorithm, "public_key": public_key, "created_at": at},
+                )
+            )
+
+    # policy sets and deployments -------------------------------------------------------------------
+
+    def put_policy_set(self, row: Mapping[str, Any]) -> bool:
+        """Store a policy set version; False when that digest was already stored (versions are immutable)."""
+        with self.transaction() as conn:
+            stmt = _upsert(conn)(policy_sets).values(**row).on_conflict_do_nothing()
+            return conn.execute(stmt.returning(policy_sets.c.digest)).first() is not None
+
+    def get_policy_set(self, digest: str) -> RowMapping | None:
+        with self.reading() as conn:
+            return conn.execute(select(policy_sets).where(policy_sets.c.digest == digest)).mappings().first()
+
+    def list_policy_sets(self, limit: int) -> list[RowMapping]:
+        columns = [c for c in policy_sets.c if c.name != "source"]
+        query = select(*columns).order_by(policy_sets.c.created_at.desc(), policy_sets.c.digest).limit(limit)
+        with self.reading() as conn:
+            return list(conn.execute(query).mappings())
+
+    def set_deployment(self, name: str, digest: str, mode: str, at: datetime, by: str) -> None:
+        values = {"digest": digest, "mode": mode, "activated_at": at, "activated_by": by}
+        with self.transaction() as conn:
+            stmt = _upsert(conn)(policy_deployments).values(name=name, **values)
+            conn.execute(stmt.on_conflict_do_update(index_elements=[policy_deployments.c.name], set_=values))
+
+    def deployment(self, name: str) -> RowMapping | None:
+        with self.reading() as conn:
+            query = select(policy_deployments).where(policy_deployments.c.name == name)
+            return conn.execute(query).mappings().first()
+
+    def deployments(self) -> list[RowMapping]:
+        with self.reading() as conn:
+            query = select(policy_deployments).order_by(policy_deployments.c.name)
+            return list(conn.execute(query).mappings())
+
+    # decisions -------------------------------------------------------------------------------------
+
+    def insert_decision(self, row: Mapping[str, Any]) -> None:
+        with self.transaction() as conn:
+            conn.execute(insert(decisions).values(**row))
+
+    def get_decision(self, decision_id: str) -> RowMapping | None:
+        with self.reading() as conn:
+            return conn.execute(select(decisions).where(decisions.c.id == decision_id)).mappings().first()
+
+    def list_decisions(self, *, user_id: str | None, limit: int, before: int | None) -> list[RowMapping]:
+        query = select(decisions).order_by(decisions.c.seq.desc()).limit(limit)
+        if user_id is not None:
+            query = query.where(decisions.c.user_id == user_id)
+        if before is not None:
+            query = query.where(decisions.c.seq < before)
+        with self.reading() as conn:
+            return list(conn.execute(query).mappings())
+
+    def mark_ran(self, decision_id: str, at: datetime, charges: Sequence[tuple[str, str, int]]) -> bool:
+        """Mark a decision's action as run and charge its budgets, once: False when already marked."""
+        with self.transaction() as conn:
+            done = conn.execute(
+                update(decisions)
+                .where(decisions.c.id == decision_id, decisions.c.ran_at.is_(None))
+                .values(ran_at=at)
+            ).rowcount
+            if not done:
+                return False
+            for grant_id, day, micros in charges:
+                self.charge(conn, grant_id, day, micros)
+        return True
