@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -10,10 +11,18 @@ from agentgov.core.digest import digest_bytes
 from agentgov.identity.apikeys import Principal
 from agentgov.registry.declaration import Declaration
 from agentgov.registry.lifecycle import AgentStatus
-from agentgov.registry.records import AgentSummary, OrganisationRecord
+from agentgov.registry.records import AgentRecord, AgentSummary, OrganisationRecord
 from agentgov.registry.search import index_text
 
-__all__ = ["canonical_body", "event_row", "head_fields", "org_record", "summary"]
+__all__ = [
+    "agent_record",
+    "canonical_body",
+    "event_row",
+    "head_fields",
+    "org_record",
+    "stored_json",
+    "summary",
+]
 
 
 def canonical_body(decl: Declaration) -> tuple[str, str]:
@@ -88,4 +97,31 @@ def org_record(row: Any) -> OrganisationRecord:
         domain_proof=row["domain_proof"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+    )
+
+
+def stored_json(body: str) -> Any:
+    """A body the registry itself wrote as RFC 8785 JSON: no duplicate members, no NaN, so the strict
+    parser for untrusted input (``core.parse_json``) is not needed on this hot path."""
+    return json.loads(body)
+
+
+def agent_record(row: Any, aliases: list[dict[str, str]], now: datetime) -> AgentRecord:
+    until = row["certified_until"]
+    return AgentRecord(
+        id=row["id"],
+        org_id=row["org_id"],
+        name=row["name"],
+        display_name=row["display_name"],
+        status=AgentStatus(row["status"]),
+        version=row["version"],
+        digest=row["digest"],
+        deployment_mode=row["deployment_mode"],
+        certified=until is not None and until > now,
+        deleted=bool(row["deleted"]),
+        updated_at=row["updated_at"],
+        agent_key=row["agent_key"],
+        aliases=aliases,
+        declaration=stored_json(row["body"]),
+        created_at=row["created_at"],
     )

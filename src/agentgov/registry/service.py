@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from agentgov.core.canonical import parse_json
 from agentgov.core.clock import Clock
 from agentgov.core.ids import new_id
 from agentgov.core.validation import validate_model
@@ -31,7 +30,15 @@ from agentgov.registry.records import (
     OrganisationRecord,
     VersionRecord,
 )
-from agentgov.registry.rows import canonical_body, event_row, head_fields, org_record, summary
+from agentgov.registry.rows import (
+    agent_record,
+    canonical_body,
+    event_row,
+    head_fields,
+    org_record,
+    stored_json,
+    summary,
+)
 from agentgov.registry.search import SearchQuery, facets_of, matched_fields
 from agentgov.registry.search_sql import run_search
 from agentgov.registry.store import RegistryStore
@@ -278,15 +285,10 @@ class RegistryService:
         return row
 
     def get_agent(self, principal: Principal | None, agent_key: str) -> AgentRecord:
-        row = self._visible(principal, agent_key)
-        aliases = [dict(a) for a in self.store.aliases_of(row["seq"])]
-        return AgentRecord(
-            **summary(row, self.clock.now()).model_dump(),
-            agent_key=row["agent_key"],
-            aliases=aliases,
-            declaration=parse_json(row["body"]),
-            created_at=row["created_at"],
-        )
+        row, aliases = self.store.find_agent_with_aliases(agent_key)
+        if not access.may_see(principal, row["org_id"], AgentStatus(row["status"])):
+            raise NotFound(f"no agent {agent_key!r}")  # do not reveal unpublished filings
+        return agent_record(row, [dict(a) for a in aliases], self.clock.now())
 
     def versions(self, principal: Principal | None, agent_key: str) -> list[VersionRecord]:
         row = self._visible(principal, agent_key)
@@ -296,7 +298,7 @@ class RegistryService:
                 version=v["version"],
                 digest=v["digest"],
                 prev_digest=v["prev_digest"],
-                declaration=parse_json(v["body"]),
+                declaration=stored_json(v["body"]),
                 created_by=v["created_by"],
                 created_at=v["created_at"],
             )
@@ -326,7 +328,7 @@ class RegistryService:
         page = run_search(self.store, scoped, now)
         items = []
         for row in page.rows:
-            declaration = parse_json(row["body"])
+            declaration = stored_json(row["body"])
             matched = matched_fields(page.terms, row["name"], declaration)
             matched += [f"filter:{k}" for k in sorted(query.filters)]
             items.append(

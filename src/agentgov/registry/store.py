@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, Select, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from agentgov.db.tables import (
@@ -142,28 +142,32 @@ class RegistryStore:
 
     def find_agent(self, key: str) -> RowMapping:
         """Head row and current declaration, by id or by alias."""
+        with self.reading() as conn:
+            return self._find(conn, key)
+
+    def find_agent_with_aliases(self, key: str) -> tuple[RowMapping, list[RowMapping]]:
+        """Head row, current declaration and aliases in one read (the hot path of a GET)."""
+        with self.reading() as conn:
+            row = self._find(conn, key)
+            return row, list(conn.execute(_aliases_query(row["seq"])).mappings())
+
+    @staticmethod
+    def _find(conn: Connection, key: str) -> RowMapping:
         head = select(agents, agent_versions.c.body).join(
             agent_versions,
             (agent_versions.c.agent_seq == agents.c.seq) & (agent_versions.c.version == agents.c.version),
         )
-        with self.reading() as conn:
-            row = conn.execute(head.where(agents.c.id == key)).mappings().first()
-            if row is None:
-                by_alias = select(agent_aliases.c.agent_seq).where(agent_aliases.c.alias == key)
-                row = conn.execute(head.where(agents.c.seq == by_alias.scalar_subquery())).mappings().first()
+        row = conn.execute(head.where(agents.c.id == key)).mappings().first()
+        if row is None:
+            by_alias = select(agent_aliases.c.agent_seq).where(agent_aliases.c.alias == key)
+            row = conn.execute(head.where(agents.c.seq == by_alias.scalar_subquery())).mappings().first()
         if row is None:
             raise NotFound(f"no agent {key!r}")
         return row
 
     def aliases_of(self, seq: int) -> list[RowMapping]:
         with self.reading() as conn:
-            return list(
-                conn.execute(
-                    select(agent_aliases.c.alias, agent_aliases.c.scheme)
-                    .where(agent_aliases.c.agent_seq == seq)
-                    .order_by(agent_aliases.c.alias)
-                ).mappings()
-            )
+            return list(conn.execute(_aliases_query(seq)).mappings())
 
     def versions_of(self, seq: int) -> list[RowMapping]:
         with self.reading() as conn:
@@ -188,6 +192,14 @@ class RegistryStore:
     def count_agents(self) -> int:
         with self.reading() as conn:
             return int(conn.execute(select(func.count()).select_from(agents)).scalar_one())
+
+
+def _aliases_query(seq: int) -> Select[Any]:
+    return (
+        select(agent_aliases.c.alias, agent_aliases.c.scheme)
+        .where(agent_aliases.c.agent_seq == seq)
+        .order_by(agent_aliases.c.alias)
+    )
 
 
 _DUPLICATE_AGENT = "an agent with this name already exists in the organisation (ids are never reassigned)"
