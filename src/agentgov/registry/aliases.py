@@ -6,7 +6,10 @@ import re
 
 from agentgov.errors import InvalidInput
 
-__all__ = ["ALIAS_SCHEMES", "check_alias"]
+__all__ = ["AGENT_ID_PREFIX", "ALIAS_SCHEMES", "check_alias"]
+
+# Every agent id starts so (urn:agent:<org domain>:<name>); no alias may, so a key names one or the other.
+AGENT_ID_PREFIX = "urn:agent:"
 
 ALIAS_SCHEMES = {
     "did": re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]{1,380}$"),
@@ -27,6 +30,6 @@ def check_alias(alias: dict[str, str]) -> tuple[str, str]:
         )
     if not pattern.match(value):
         raise InvalidInput(f"{value!r} is not a valid {scheme} alias", field="alias")
-    if value.startswith("urn:agent:"):
+    if value.startswith(AGENT_ID_PREFIX):
         raise InvalidInput("an alias cannot take the form of an agent id", field="alias")
     return value, scheme

@@ -23,6 +23,7 @@ from agentgov.db.tables import (
     organisations,
 )
 from agentgov.errors import Conflict, NotFound, Unavailable
+from agentgov.registry.aliases import AGENT_ID_PREFIX
 
 __all__ = ["RegistryStore"]
 
@@ -157,8 +158,10 @@ class RegistryStore:
             agent_versions,
             (agent_versions.c.agent_seq == agents.c.seq) & (agent_versions.c.version == agents.c.version),
         )
-        row = conn.execute(head.where(agents.c.id == key)).mappings().first()
-        if row is None:
+        # Ids read urn:agent:...; aliases never do (``aliases.check_alias``), so one query decides.
+        if key.startswith(AGENT_ID_PREFIX):
+            row = conn.execute(head.where(agents.c.id == key)).mappings().first()
+        else:
             by_alias = select(agent_aliases.c.agent_seq).where(agent_aliases.c.alias == key)
             row = conn.execute(head.where(agents.c.seq == by_alias.scalar_subquery())).mappings().first()
         if row is None:
