@@ -18,13 +18,14 @@ Chinese, English or both, from word lists with Zipf-distributed frequencies (a f
 agents, a long tail of invented words in a handful); certifications, aliases and lifecycle histories.
 
 Building: the first 100 agents are registered and moved through ``RegistryService``; the rest are
-written by a bulk loader that calls the same functions (validation, canonical JSON and digest,
-``_head``, ``index_text``, ``facets_of``, ``next_status``, ``_event``) and inserts with executemany, a
-few transactions for the lot. A sample of bulk-loaded agents is then registered again through the
-service in a scratch store and everything the service reads back (record, versions, events, facets,
-search text) must be equal. The store is built by a child process: ``peak_rss_mb`` is the peak
-resident set of this process, which serves every measured call in-process (``build_peak_rss_mb`` is
-the builder's). For PostgreSQL that is the client side; the server's memory is its own.
+written by a bulk loader that calls the same functions (``validate_model``, ``check_alias``,
+``canonical_body``, ``head_fields``, ``index_text``, ``facets_of``, ``next_status``, ``event_row``) and
+inserts with executemany, a few transactions for the lot. A sample of bulk-loaded agents is then
+registered again through the service in a scratch store, and everything the service reads back (record,
+versions, events, facets, search text) must be equal. The store is built by a child process:
+``peak_rss_mb`` is the peak resident set of this process, which serves every measured call in-process
+(``build_peak_rss_mb`` is the builder's). For PostgreSQL that is the client side; the server's memory is
+its own.
 
 Before measuring, the SQLite file is read once so that the page cache holds it, as it does for a server
 that has been up (``--cold`` skips this); the first 200 calls of the shuffled mix warm SQLite's own cache

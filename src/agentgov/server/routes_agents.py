@@ -44,7 +44,12 @@ class NewVersion(BaseModel):
     declaration: dict[str, Any]
 
 
-@router.get("", summary="Search and discover agents")
+@router.get(
+    "",
+    summary="Search and discover agents",
+    description="Results in registration order (change order with updated_since). A page may hold fewer "
+    "items than `limit` while `next_cursor` is set: follow `next_cursor` until it is null.",
+)
 def search_agents(
     *,
     svc: Svc,
