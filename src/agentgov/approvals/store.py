@@ -6,16 +6,14 @@ conditional updates, so two racing callers cannot both approve, or both run, the
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import RowMapping, and_, delete, insert, or_, select, update
 
 from agentgov.approvals.tables import approval_delegates, approvals, disputes
-from agentgov.errors import Conflict, Unavailable
+from agentgov.db.store import SqlStore
 from agentgov.policy.tables import decisions
 
 __all__ = ["ApprovalStore", "FeedCursor"]
@@ -24,27 +22,8 @@ FeedCursor = tuple[datetime, str]  # (time, id) of the last item seen; the next 
 _FEED_EFFECTS = ("allow", "redact")
 
 
-class ApprovalStore:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except IntegrityError as exc:
-            raise Conflict("this already exists") from exc
-        except SQLAlchemyError as exc:
-            raise Unavailable(f"approval store failed: {exc.__class__.__name__}") from exc
-
-    @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise Unavailable(f"approval store failed: {exc.__class__.__name__}") from exc
+class ApprovalStore(SqlStore):
+    store_name = "approval"
 
     # approvals -------------------------------------------------------------------------------------
 

@@ -8,18 +8,17 @@ other database failure is Unavailable. Every public method runs in one transacti
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
-from agentgov.errors import Conflict, Unavailable
+from agentgov.db.store import SqlStore
 from agentgov.policy.tables import (
     decisions,
     grant_usage,
@@ -73,27 +72,11 @@ def _upsert(conn: Connection) -> Any:
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
-class AuthorityStore:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+class AuthorityStore(SqlStore):
+    store_name = "authority"
 
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except IntegrityError as exc:
-            raise Conflict("this already exists (ids are never reused)") from exc
-        except SQLAlchemyError as exc:
-            raise Unavailable(f"authority store failed: {exc.__class__.__name__}") from exc
-
-    @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise Unavailable(f"authority store failed: {exc.__class__.__name__}") from exc
+    def conflict_detail(self, exc: IntegrityError) -> str:
+        return "this already exists (ids are never reused)"
 
     # grants ----------------------------------------------------------------------------------------
 

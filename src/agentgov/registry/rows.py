@@ -64,21 +64,25 @@ def event_row(
     }
 
 
-def summary(row: Any, now: datetime) -> AgentSummary:
+def _summary_fields(row: Any, now: datetime) -> dict[str, Any]:
     until = row["certified_until"]
-    return AgentSummary(
-        id=row["id"],
-        org_id=row["org_id"],
-        name=row["name"],
-        display_name=row["display_name"],
-        status=AgentStatus(row["status"]),
-        version=row["version"],
-        digest=row["digest"],
-        deployment_mode=row["deployment_mode"],
-        certified=until is not None and until > now,
-        deleted=bool(row["deleted"]),
-        updated_at=row["updated_at"],
-    )
+    return {
+        "id": row["id"],
+        "org_id": row["org_id"],
+        "name": row["name"],
+        "display_name": row["display_name"],
+        "status": AgentStatus(row["status"]),
+        "version": row["version"],
+        "digest": row["digest"],
+        "deployment_mode": row["deployment_mode"],
+        "certified": until is not None and until > now,
+        "deleted": bool(row["deleted"]),
+        "updated_at": row["updated_at"],
+    }
+
+
+def summary(row: Any, now: datetime) -> AgentSummary:
+    return AgentSummary(**_summary_fields(row, now))
 
 
 def org_record(row: Any) -> OrganisationRecord:
@@ -107,19 +111,8 @@ def stored_json(body: str) -> Any:
 
 
 def agent_record(row: Any, aliases: list[dict[str, str]], now: datetime) -> AgentRecord:
-    until = row["certified_until"]
     return AgentRecord(
-        id=row["id"],
-        org_id=row["org_id"],
-        name=row["name"],
-        display_name=row["display_name"],
-        status=AgentStatus(row["status"]),
-        version=row["version"],
-        digest=row["digest"],
-        deployment_mode=row["deployment_mode"],
-        certified=until is not None and until > now,
-        deleted=bool(row["deleted"]),
-        updated_at=row["updated_at"],
+        **_summary_fields(row, now),
         agent_key=row["agent_key"],
         aliases=aliases,
         declaration=stored_json(row["body"]),

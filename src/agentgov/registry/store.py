@@ -6,14 +6,14 @@ other database failure is Unavailable. Every public method runs in one transacti
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, Select, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import Connection, RowMapping, Select, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from agentgov.db.store import SqlStore
 from agentgov.db.tables import (
     agent_aliases,
     agent_facets,
@@ -22,33 +22,17 @@ from agentgov.db.tables import (
     lifecycle_events,
     organisations,
 )
-from agentgov.errors import Conflict, NotFound, Unavailable
+from agentgov.errors import NotFound
 from agentgov.registry.aliases import AGENT_ID_PREFIX
 
 __all__ = ["RegistryStore"]
 
 
-class RegistryStore:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+class RegistryStore(SqlStore):
+    store_name = "registry"
 
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except IntegrityError as exc:
-            raise Conflict(_conflict_detail(exc)) from exc
-        except SQLAlchemyError as exc:
-            raise Unavailable(f"registry store failed: {exc.__class__.__name__}") from exc
-
-    @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise Unavailable(f"registry store failed: {exc.__class__.__name__}") from exc
+    def conflict_detail(self, exc: IntegrityError) -> str:
+        return _conflict_detail(exc)
 
     # organisations -------------------------------------------------------------------------------
 
