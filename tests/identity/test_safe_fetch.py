@@ -33,9 +33,10 @@ from typing_extensions import override
 from agentgov.core.clock import FixedClock, SystemClock, isoformat_z
 from agentgov.core.keys import Ed25519Signer
 from agentgov.errors import NotFound, Unavailable, UnsafeTarget
+from agentgov.identity.addresses import address_refusal
 from agentgov.identity.dns import DnsSettings, DnsTxtResolver, StaticTxtResolver
 from agentgov.identity.domain_proof import PROOF_PATH, proof_record, verify_domain_control
-from agentgov.identity.fetch import FetchSettings, SafeHttpFetcher, address_refusal
+from agentgov.identity.fetch import FetchSettings, SafeHttpFetcher
 
 HOST = "org.example.test"
 OTHER_NAME = "other.example.test"  # not on the certificate

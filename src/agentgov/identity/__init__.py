@@ -1,5 +1,6 @@
 """Identity: did:key, JWS over canonical JSON, proofs of possession, domain control, credit codes."""
 
+from agentgov.identity.addresses import address_refusal
 from agentgov.identity.didkey import (
     did_key_from_public,
     did_key_kid,
@@ -27,7 +28,7 @@ from agentgov.identity.domain_proof import (
     scan_proof_records,
     verify_domain_control,
 )
-from agentgov.identity.fetch import FetchSettings, SafeHttpFetcher, StaticHttpFetcher, address_refusal
+from agentgov.identity.fetch import FetchSettings, SafeHttpFetcher, StaticHttpFetcher
 from agentgov.identity.jws import (
     ALLOWED_ALGORITHMS,
     DidKeyResolver,

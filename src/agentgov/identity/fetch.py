@@ -17,15 +17,16 @@ import ssl
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+from ipaddress import ip_address
 from typing import Any, Final
 
 import httpcore
 import idna
 
 from agentgov.errors import AgentGovError, NotFound, Unavailable, UnsafeTarget
+from agentgov.identity.addresses import IPAddress, address_refusal, ip_literal
 
 __all__ = [
     "FetchSettings",
@@ -34,15 +35,9 @@ __all__ = [
     "address_refusal",
 ]
 
-IPAddress = IPv4Address | IPv6Address
-
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _GONE: Final = frozenset({404, 410})
 _DEFAULT_PORTS: Final = {"https": 443, "http": 80}
-# RFC 6598 shared address space (carrier-grade NAT): neither private nor global in the ipaddress module.
-_SHARED_ADDRESS_SPACE: Final = ip_network("100.64.0.0/10")
-# RFC 6052 well-known NAT64 prefix: the last 32 bits are an IPv4 address.
-_NAT64: Final = ip_network("64:ff9b::/96")
 _HOST_CHARACTERS: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-._")
 # RFC 3986 §2.2 reserved and §2.3 unreserved characters, plus "%" for existing escapes.
 _URL_SAFE: Final = "/?#[]@!$&'()*+,;=-._~:%"
@@ -74,51 +69,6 @@ class FetchSettings:
     # certificate checks keep the URL's host), so a fixed https://DOMAIN/ URL can reach a test server.
     port_overrides: Mapping[str, int] = field(default_factory=dict)
     user_agent: str = "agentgov-proof-fetcher/1"
-
-
-def address_refusal(address: IPAddress, *, allow_private_networks: bool = False) -> str | None:
-    """Why the platform will not connect to ``address``, or None when it may.
-
-    IPv6 addresses that embed an IPv4 address (IPv4-mapped ``::ffff:0:0/96``, NAT64 ``64:ff9b::/96``,
-    6to4 ``2002::/16``) are judged by the IPv4 address they lead to.
-    """
-    if isinstance(address, IPv6Address):
-        embedded = _embedded_ipv4(address)
-        if embedded is not None:
-            kind, inner = embedded
-            reason = address_refusal(inner, allow_private_networks=allow_private_networks)
-            return None if reason is None else f"{kind} {reason}"
-    rules = _ALWAYS_REFUSED if allow_private_networks else _ALWAYS_REFUSED + _REFUSED_UNLESS_PRIVATE_ALLOWED
-    return next((reason for applies, reason in rules if applies(address)), None)
-
-
-_Rule = tuple[Callable[[IPAddress], bool], str]
-# Never a legitimate fetch target, not even for a test: 169.254.169.254 (link-local) is the cloud
-# metadata service, 0.0.0.0 reaches the local host, multicast and reserved space are not unicast hosts.
-_ALWAYS_REFUSED: Final[tuple[_Rule, ...]] = (
-    (lambda a: a.is_unspecified, "unspecified address"),
-    (lambda a: a.is_multicast, "multicast address"),
-    (lambda a: a.is_link_local, "link-local address"),
-    (lambda a: a.is_reserved and not a.is_loopback, "reserved address"),  # ::1 lies in reserved ::/8
-    (lambda a: isinstance(a, IPv6Address) and a.teredo is not None, "Teredo tunnel address"),
-)
-_REFUSED_UNLESS_PRIVATE_ALLOWED: Final[tuple[_Rule, ...]] = (
-    (lambda a: a.is_loopback, "loopback address"),
-    (lambda a: a in _SHARED_ADDRESS_SPACE, "shared address (RFC 6598, carrier-grade NAT)"),
-    (lambda a: isinstance(a, IPv6Address) and a.is_site_local, "site-local address"),
-    (lambda a: a.is_private, "private address"),
-    (lambda a: not a.is_global, "non-global address"),
-)
-
-
-def _embedded_ipv4(address: IPv6Address) -> tuple[str, IPv4Address] | None:
-    if address.ipv4_mapped is not None:
-        return "IPv4-mapped", address.ipv4_mapped
-    if address in _NAT64:
-        return "NAT64-embedded", IPv4Address(int(address) & 0xFFFFFFFF)
-    if address.sixtofour is not None:
-        return "6to4-embedded", address.sixtofour
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +113,7 @@ class _Target:
 def _normalise_host(host: str, url: str) -> str:
     if not host:
         raise UnsafeTarget(f"URL {url!r} has no host")
-    if _ip_literal(host) is not None:
+    if ip_literal(host) is not None:
         return host
     try:
         ascii_host = idna.encode(host, uts46=True).decode("ascii") if not host.isascii() else host.lower()
@@ -172,13 +122,6 @@ def _normalise_host(host: str, url: str) -> str:
     if not set(ascii_host) <= _HOST_CHARACTERS:
         raise UnsafeTarget(f"malformed host {host!r} in {url!r}")
     return ascii_host
-
-
-def _ip_literal(host: str) -> IPAddress | None:
-    try:
-        return ip_address(host)
-    except ValueError:
-        return None
 
 
 class _Deadline:
@@ -290,7 +233,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
         override = self._settings.resolve_overrides.get(host)
         if override is not None:
             return [ip_address(override)]
-        literal = _ip_literal(host)
+        literal = ip_literal(host)
         if literal is not None:
             return [literal]
         try:
@@ -311,7 +254,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
     def _check_peer(self, stream: httpcore.NetworkStream, expected: IPAddress, host: str) -> None:
         # Defence in depth: the socket's peer must be the address that was checked.
         peer = stream.get_extra_info("server_addr")
-        connected = _ip_literal(str(peer[0]).partition("%")[0]) if isinstance(peer, tuple) and peer else None
+        connected = ip_literal(str(peer[0]).partition("%")[0]) if isinstance(peer, tuple) and peer else None
         if connected != expected:
             stream.close()
             raise UnsafeTarget(f"connection to {host} reached {connected}, not the checked {expected}")
