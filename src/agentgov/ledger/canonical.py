@@ -9,6 +9,7 @@ ASCII names (§3.2.3). Anything else (floats, non-ASCII member names) takes the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -36,8 +37,7 @@ def _simple(value: Any) -> bool:
 def fast_canonical(value: Any) -> bytes:
     """RFC 8785 bytes of ``value``, identical to ``canonical_json`` (a property test checks it)."""
     if _simple(value):
-        try:
+        # A lone surrogate cannot be UTF-8: fall through to the exact path, which raises InvalidInput.
+        with contextlib.suppress(UnicodeEncodeError):
             return _ENCODER.encode(value).encode("utf-8")
-        except UnicodeEncodeError:
-            pass  # a lone surrogate: let the exact path raise its InvalidInput
     return canonical_json(value)

@@ -43,10 +43,10 @@ _KEY_ID_HEX = re.compile(r"[0-9a-f]{8}")
 _SIGNER_KEY_PREFIX = "PRIVATE+KEY+"
 
 
-class Ed25519NoteVerifier:
-    """An Ed25519 note key, signature type 0x01 (C2SP signed-note, "Ed25519 signatures")."""
+class _NoteVerifierKey:
+    """What every note verifier key holds: its name, its key ID for ``sig_type``, its Ed25519 key."""
 
-    sig_type = SIG_TYPE_ED25519
+    sig_type: int
 
     def __init__(self, name: str, public_key: bytes) -> None:
         self._name = check_key_name(name)
@@ -64,6 +64,12 @@ class Ed25519NoteVerifier:
     @property
     def public_key(self) -> bytes:
         return self._verifier.public_key
+
+
+class Ed25519NoteVerifier(_NoteVerifierKey):
+    """An Ed25519 note key, signature type 0x01 (C2SP signed-note, "Ed25519 signatures")."""
+
+    sig_type = SIG_TYPE_ED25519
 
     def verify(self, text: bytes, signature: bytes) -> None:
         if len(signature) != _ED25519_SIG_SIZE:
@@ -120,27 +126,10 @@ def cosignature_timestamp(signature: bytes) -> int:
     return int.from_bytes(signature[:_TIMESTAMP_SIZE], "big")
 
 
-class CosignatureV1Verifier:
+class CosignatureV1Verifier(_NoteVerifierKey):
     """A witness key, signature type 0x04: timestamped Ed25519 cosignatures (C2SP tlog-cosignature)."""
 
     sig_type = SIG_TYPE_COSIGNATURE_V1
-
-    def __init__(self, name: str, public_key: bytes) -> None:
-        self._name = check_key_name(name)
-        self._verifier = Ed25519Verifier(public_key)
-        self._key_id = key_id(name, self.sig_type, public_key)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_id(self) -> bytes:
-        return self._key_id
-
-    @property
-    def public_key(self) -> bytes:
-        return self._verifier.public_key
 
     def verify(self, text: bytes, signature: bytes) -> None:
         timestamp = cosignature_timestamp(signature)
