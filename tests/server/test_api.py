@@ -86,3 +86,24 @@ def test_event_streams_are_not_buffered_for_etags() -> None:
     asyncio.run(ETagMiddleware(stream)(scope, nothing, record))
     assert len(sent) == 3
     assert all(name != b"etag" for name, _ in sent[0]["headers"])
+
+
+def test_one_version_is_read_by_number_and_a_missing_one_is_404(api: Api) -> None:
+    api.client.post("/v1/orgs", json=org_doc(), headers=api.auth("admin"))
+    api.add_developer("dev", "acme.example")
+    made = api.client.post(
+        "/v1/orgs/acme.example/agents",
+        json={"name": "clinic", "declaration": declaration()},
+        headers=api.auth("dev"),
+    ).json()
+    again = api.client.post(
+        f"/v1/agents/{made['id']}/versions",
+        json={"declaration": declaration(description="Second version.")},
+        headers=api.auth("dev"),
+    ).json()
+    first = api.client.get(f"/v1/agents/{made['id']}/versions/1", headers=api.auth("dev")).json()
+    second = api.client.get(f"/v1/agents/{made['id']}/versions/2", headers=api.auth("dev")).json()
+    assert (first["digest"], second["digest"]) == (made["digest"], again["digest"])
+    assert second["prev_digest"] == first["digest"]
+    missing = api.client.get(f"/v1/agents/{made['id']}/versions/9", headers=api.auth("dev"))
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")

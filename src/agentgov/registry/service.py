@@ -292,18 +292,14 @@ class RegistryService:
 
     def versions(self, principal: Principal | None, agent_key: str) -> list[VersionRecord]:
         row = self._visible(principal, agent_key)
-        return [
-            VersionRecord(
-                agent_id=row["id"],
-                version=v["version"],
-                digest=v["digest"],
-                prev_digest=v["prev_digest"],
-                declaration=stored_json(v["body"]),
-                created_by=v["created_by"],
-                created_at=v["created_at"],
-            )
-            for v in self.store.versions_of(row["seq"])
-        ]
+        return [_version_record(row["id"], v) for v in self.store.versions_of(row["seq"])]
+
+    def version(self, principal: Principal | None, agent_key: str, number: int) -> VersionRecord:
+        row = self._visible(principal, agent_key)
+        stored = self.store.version_of(row["seq"], number)
+        if stored is None:
+            raise NotFound(f"agent {row['id']!r} has no version {number}")
+        return _version_record(row["id"], stored)
 
     def events(self, principal: Principal | None, agent_key: str) -> list[LifecycleEvent]:
         row = self._visible(principal, agent_key)
@@ -339,3 +335,15 @@ class RegistryService:
                 }
             )
         return SearchResult(items, page.next_cursor)
+
+
+def _version_record(agent_id: str, v: Any) -> VersionRecord:
+    return VersionRecord(
+        agent_id=agent_id,
+        version=v["version"],
+        digest=v["digest"],
+        prev_digest=v["prev_digest"],
+        declaration=stored_json(v["body"]),
+        created_by=v["created_by"],
+        created_at=v["created_at"],
+    )

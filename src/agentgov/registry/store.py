@@ -166,6 +166,18 @@ class RegistryStore(SqlStore):
                 ).mappings()
             )
 
+    def version_of(self, seq: int, version: int) -> RowMapping | None:
+        with self.reading() as conn:
+            return (
+                conn.execute(
+                    select(agent_versions).where(
+                        agent_versions.c.agent_seq == seq, agent_versions.c.version == version
+                    )
+                )
+                .mappings()
+                .first()
+            )
+
     def events_of(self, seq: int) -> list[RowMapping]:
         with self.reading() as conn:
             return list(

@@ -105,10 +105,7 @@ def search_agents(
 
 @router.get("/{agent_id:path}/versions/{version}", summary="One immutable version")
 def get_version(agent_id: str, version: int, svc: Svc, who: Caller) -> VersionRecord:
-    for record in svc.registry.versions(who, agent_id):
-        if record.version == version:
-            return record
-    raise NotFound(f"agent {agent_id!r} has no version {version}")
+    return svc.registry.version(who, agent_id, version)
 
 
 @router.get("/{agent_id:path}/versions", summary="Every version, oldest first, each linked to the one before")
