@@ -22,11 +22,11 @@ Create Date: 2026-11-21
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 from sqlalchemy import Connection, bindparam, select, update
 
 from agentgov.core.canonical import parse_json
-from agentgov.db.tables import agent_versions, agents
 from agentgov.registry.declaration import Declaration
 from agentgov.registry.search import index_text
 
@@ -34,6 +34,21 @@ revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+
+# Only the columns this revision reads and writes, as they were when it was written (ADR 0005).
+agents = sa.table(
+    "agents",
+    sa.column("seq", sa.Integer),
+    sa.column("name", sa.String),
+    sa.column("version", sa.Integer),
+    sa.column("search_text", sa.Text),
+)
+agent_versions = sa.table(
+    "agent_versions",
+    sa.column("agent_seq", sa.Integer),
+    sa.column("version", sa.Integer),
+    sa.column("body", sa.Text),
+)
 
 _BATCH = 5_000  # agents recomputed per statement: bounds the memory of the backfill
 
