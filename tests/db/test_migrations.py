@@ -14,13 +14,20 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, inspect
 
 from agentgov.approvals import tables as approval_tables
+from agentgov.db import downgrade, upgrade
 from agentgov.db import tables as registry_tables
 from agentgov.ledger import tables as ledger_tables
 from agentgov.policy import tables as policy_tables
 
 # Objects the migrations create on purpose outside the declarations: SQLite full-text search tables and
 # PostgreSQL's generated search vector and its index (see migrations 0001 and 0002).
-_UNDECLARED = {"alembic_version", "agents_fts", "agents_fts_terms", "search_vector", "ix_agents_search_vector"}
+_UNDECLARED = {
+    "alembic_version",
+    "agents_fts",
+    "agents_fts_terms",
+    "search_vector",
+    "ix_agents_search_vector",
+}
 
 
 def declared() -> MetaData:
@@ -56,3 +63,10 @@ def test_every_declared_table_exists_after_upgrade(engine: Engine) -> None:
     present = set(inspect(engine).get_table_names())
     missing = {t.name for t in declared().sorted_tables} - present
     assert missing == set()
+
+
+def test_every_migration_can_be_undone_and_redone(engine: Engine) -> None:
+    downgrade(engine, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    upgrade(engine)
+    test_migrated_schema_matches_the_declared_tables(engine)

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from agentgov.core.clock import FixedClock
-from agentgov.db import make_engine, upgrade
+from agentgov.db import downgrade, make_engine, upgrade
 from agentgov.errors import InvalidInput
 from agentgov.identity.apikeys import Principal, Role
 from agentgov.registry.declaration import Declaration
@@ -455,10 +455,11 @@ def test_sqlite_plan_walks_one_index_in_order(
 
 def test_migration_reindexes_existing_agents_and_fills_the_word_dictionary(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    upgrade(engine, "0001")
+    upgrade(engine)
     service = RegistryService(RegistryStore(engine), FixedClock(datetime(2026, 11, 21, tzinfo=UTC)))
     service.create_org(REGISTRAR, org_doc())
     _publish(service, "acme.example", "clinic")
+    downgrade(engine, "0001")
     with engine.begin() as conn:  # the search text as revision 0001 wrote it
         conn.execute(text("UPDATE agents SET search_text = 'Books clinic appointments. 智能医疗助手'"))
     upgrade(engine)

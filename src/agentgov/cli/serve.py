@@ -10,7 +10,7 @@ import uvicorn
 from agentgov.cli.common import engine, handle_errors
 from agentgov.db.engine import make_engine
 from agentgov.db.migrate import current_revision, head_revision
-from agentgov.errors import InvalidInput, Unavailable
+from agentgov.errors import Conflict, InvalidInput, Unavailable
 from agentgov.ledger.service import LedgerService
 from agentgov.server.app import create_app
 from agentgov.server.settings import ServerSettings
@@ -39,7 +39,13 @@ def serve(host: str, port: int, public_url: str | None) -> None:
         raise InvalidInput("--public-url must start with http:// or https://", field="public_url")
     click.echo(f"agentgov on http://{host}:{port}  (console: {base}/, API docs: {base}/v1/docs)")
     # The transparency log: this process becomes its single writer and publishes checkpoints.
-    ledger = LedgerService.open(eng).start()
+    # A replica beside a running writer serves the record read-only; the writer's sweep records the
+    # registry changes made here.
+    ledger = LedgerService.open(eng)
+    try:
+        ledger.start()
+    except Conflict as exc:
+        click.echo(f"ledger: {exc}; serving the record read-only", err=True)
     app = create_app(eng, settings=ServerSettings(public_base_url=base), ledger=ledger)
     app.state.on_shutdown.append(ledger.close)
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from agentgov.errors import Unavailable
 
-__all__ = ["current_revision", "head_revision", "upgrade"]
+__all__ = ["current_revision", "downgrade", "head_revision", "upgrade"]
 
 _INI = Path(__file__).with_name("alembic.ini")
 
@@ -28,6 +28,17 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         with engine.begin() as connection:
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, revision)
+    except SQLAlchemyError as exc:
+        raise Unavailable(f"migration failed: {exc.__class__.__name__}: {exc}") from exc
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Undo migrations down to ``revision`` ("base": an empty store). Data in dropped tables is lost."""
+    cfg = _config()
+    try:
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, revision)
     except SQLAlchemyError as exc:
         raise Unavailable(f"migration failed: {exc.__class__.__name__}: {exc}") from exc
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -147,6 +148,14 @@ agent_versions = Table(
     Column("body", Text, nullable=False),
     Column("created_by", String(64), nullable=False),
     Column("created_at", Time, nullable=False),
+    # The index of the ledger entry that records this version (Art. 7); NULL until it is recorded.
+    Column("ledger_index", BigInteger, nullable=True),
+    Index(
+        "ix_agent_versions_unrecorded",
+        "agent_seq",
+        sqlite_where=text("ledger_index IS NULL"),
+        postgresql_where=text("ledger_index IS NULL"),
+    ),
 )
 
 agent_aliases = Table(
@@ -171,5 +180,12 @@ lifecycle_events = Table(
     Column("reason", Text, nullable=True),
     Column("evidence", JSON, nullable=False),
     Column("at", Time, nullable=False),
+    Column("ledger_index", BigInteger, nullable=True),  # as for agent_versions
     Index("ix_lifecycle_events_agent", "agent_seq", "id"),
+    Index(
+        "ix_lifecycle_events_unrecorded",
+        "agent_seq",
+        sqlite_where=text("ledger_index IS NULL"),
+        postgresql_where=text("ledger_index IS NULL"),
+    ),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from agentgov.core.clock import Clock, SystemClock
 from agentgov.core.keys import Ed25519Signer
 from agentgov.errors import InvalidInput, NotFound, Unavailable
-from agentgov.ledger.entries import AnyEvent
+from agentgov.ledger.entries import REGISTRY_KINDS, AnyEvent, parse_event, parse_leaf
 from agentgov.ledger.keyfiles import DEFAULT_LOG_KEY_PATH, load_or_create_log_signer
 from agentgov.ledger.note_keys import Ed25519NoteSigner
 from agentgov.ledger.publisher import CheckpointPublisher, PublishSchedule, parse_witness_endpoint
@@ -32,6 +32,7 @@ from agentgov.ledger.writer import LedgerWriter, Receipt, WriterSettings
 __all__ = ["BUNDLE_FORMAT", "LedgerService", "LedgerSettings"]
 
 BUNDLE_FORMAT = "agentgov-ledger-bundle/1"
+_SCAN_CHUNK = 1024  # entries read per query when scanning for registry events
 _MAX_SINCE = 16  # consistency proofs one bundle may carry: a monitor's recent checkpoints, not a history
 
 
@@ -119,6 +120,11 @@ class LedgerService:
             self._schedule = PublishSchedule(self.publisher, self.settings.checkpoint_interval_s).start()
         return self
 
+    @property
+    def started(self) -> bool:
+        """Whether this process is the writer: only then does :meth:`record` accept events."""
+        return self._started
+
     def close(self) -> None:
         if self._schedule is not None:
             self._schedule.stop()
@@ -146,6 +152,15 @@ class LedgerService:
         return self.store.erase(index)
 
     # reading -------------------------------------------------------------------------------------
+
+    def registry_events(self, start: int) -> Iterator[tuple[int, AnyEvent | None]]:
+        """Registry events at ``start`` and after, in order; None where the payload was erased."""
+        end = self.writer.head.size if self._started else self.store.tree_state().size
+        for first in range(max(start, 0), end, _SCAN_CHUNK):
+            for entry in self.store.entries(first, min(first + _SCAN_CHUNK, end)):
+                if parse_leaf(entry.leaf).kind not in REGISTRY_KINDS:
+                    continue
+                yield entry.index, None if entry.payload is None else parse_event(entry.payload)
 
     def vkey(self) -> str:
         """The log's verifier key in signed-note verifier-key text."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from agentgov.registry.lifecycle import AgentStatus
 
@@ -51,6 +51,11 @@ class AgentRecord(AgentSummary):
     aliases: list[dict[str, str]]
     declaration: dict[str, Any]
     created_at: datetime
+    ledger_index: int | None = Field(
+        default=None,
+        description="index of the ledger entry recording the agent's latest version or lifecycle move; "
+        "null until it is recorded",
+    )
 
 
 class VersionRecord(_Out):
@@ -61,6 +66,7 @@ class VersionRecord(_Out):
     declaration: dict[str, Any]
     created_by: str
     created_at: datetime
+    ledger_index: int | None = Field(default=None, description="the ledger entry recording this version")
 
 
 class LifecycleEvent(_Out):
@@ -73,3 +79,4 @@ class LifecycleEvent(_Out):
     reason: str | None
     evidence: dict[str, Any]
     at: datetime
+    ledger_index: int | None = Field(default=None, description="the ledger entry recording this move")

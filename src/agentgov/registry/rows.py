@@ -110,8 +110,11 @@ def stored_json(body: str) -> Any:
     return json.loads(body)
 
 
-def agent_record(row: Any, aliases: list[dict[str, str]], now: datetime) -> AgentRecord:
+def agent_record(
+    row: Any, aliases: list[dict[str, str]], now: datetime, ledger_index: int | None = None
+) -> AgentRecord:
     return AgentRecord(
+        ledger_index=ledger_index,
         **_summary_fields(row, now),
         agent_key=row["agent_key"],
         aliases=aliases,

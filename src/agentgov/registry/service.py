@@ -6,6 +6,7 @@ API and the CLI both call this; neither re-implements a rule.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,7 +15,7 @@ from typing import Any
 from agentgov.core.clock import Clock
 from agentgov.core.ids import new_id
 from agentgov.core.validation import validate_model
-from agentgov.errors import IllegalTransition, InvalidInput, NotFound, Unavailable
+from agentgov.errors import AgentGovError, IllegalTransition, InvalidInput, NotFound, Unavailable
 from agentgov.identity.apikeys import Principal, Role
 from agentgov.identity.didkey import verify_possession
 from agentgov.identity.domain_proof import HttpFetcher, TxtResolver, verify_domain_control
@@ -24,6 +25,7 @@ from agentgov.registry.aliases import check_alias
 from agentgov.registry.declaration import AGENT_NAME_PATTERN, Declaration
 from agentgov.registry.lifecycle import DELETED_STATUSES, TRANSITIONS, Action, AgentStatus, next_status
 from agentgov.registry.orgs import OrganisationInput
+from agentgov.registry.recording import RegistryRecorder
 from agentgov.registry.records import (
     AgentRecord,
     LifecycleEvent,
@@ -42,6 +44,8 @@ from agentgov.registry.rows import (
 from agentgov.registry.search import SearchQuery, facets_of, matched_fields
 from agentgov.registry.search_sql import run_search
 from agentgov.registry.store import RegistryStore
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["RegistryService", "SearchResult"]
 
@@ -70,11 +74,15 @@ class RegistryService:
         *,
         fetcher: HttpFetcher | None = None,
         resolver: TxtResolver | None = None,
+        recorder: RegistryRecorder | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.fetcher = fetcher
         self.resolver = resolver
+        # Puts versions and lifecycle moves on the record (Art. 7); None in a process without the ledger
+        # writer, whose changes stay unrecorded until the writer's next sweep.
+        self.recorder = recorder
 
     # organisations -------------------------------------------------------------------------------
 
@@ -190,6 +198,7 @@ class RegistryService:
             self.store.add_event(
                 conn, seq, event_row("file", None, AgentStatus.FILED, p, reason=None, evidence={}, at=now)
             )
+        self._record(seq)
         return self.get_agent(p, agent_id)
 
     def publish_version(self, principal: Principal | None, agent_key: str, declaration: Any) -> AgentRecord:
@@ -219,6 +228,7 @@ class RegistryService:
                 },
                 facets_of(decl),
             )
+        self._record(head["seq"])
         return self.get_agent(p, agent_id)
 
     def add_alias(self, principal: Principal | None, agent_key: str, alias: dict[str, str]) -> AgentRecord:
@@ -273,7 +283,17 @@ class RegistryService:
                 head["seq"],
                 event_row(act.value, current, target, p, reason=reason, evidence=evidence or {}, at=now),
             )
+        self._record(head["seq"])
         return self.get_agent(p, agent_id)
+
+    def _record(self, agent_seq: int) -> None:
+        """Put the agent's committed, unrecorded changes on the record; a ledger outage defers them."""
+        if self.recorder is None:
+            return
+        try:
+            self.recorder.record_agent(agent_seq)
+        except AgentGovError as exc:
+            _log.warning("registry change of agent %s left for the next sweep: %s", agent_seq, exc)
 
     # reading -------------------------------------------------------------------------------------
 
@@ -288,7 +308,9 @@ class RegistryService:
         row, aliases = self.store.find_agent_with_aliases(agent_key)
         if not access.may_see(principal, row["org_id"], AgentStatus(row["status"])):
             raise NotFound(f"no agent {agent_key!r}")  # do not reveal unpublished filings
-        return agent_record(row, [dict(a) for a in aliases], self.clock.now())
+        return agent_record(
+            row, [dict(a) for a in aliases], self.clock.now(), self.store.last_ledger_index(row["seq"])
+        )
 
     def versions(self, principal: Principal | None, agent_key: str) -> list[VersionRecord]:
         row = self._visible(principal, agent_key)
@@ -346,4 +368,5 @@ def _version_record(agent_id: str, v: Any) -> VersionRecord:
         declaration=stored_json(v["body"]),
         created_by=v["created_by"],
         created_at=v["created_at"],
+        ledger_index=v["ledger_index"],
     )

@@ -188,6 +188,15 @@ class RegistryStore(SqlStore):
                 ).mappings()
             )
 
+    def last_ledger_index(self, seq: int) -> int | None:
+        """The highest ledger index among an agent's recorded versions and moves."""
+        with self.reading() as conn:
+            found = [
+                conn.execute(select(func.max(t.c.ledger_index)).where(t.c.agent_seq == seq)).scalar()
+                for t in (agent_versions, lifecycle_events)
+            ]
+        return max((int(f) for f in found if f is not None), default=None)
+
     def count_agents(self) -> int:
         with self.reading() as conn:
             return int(conn.execute(select(func.count()).select_from(agents)).scalar_one())

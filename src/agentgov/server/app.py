@@ -21,6 +21,7 @@ from agentgov.identity.fetch import SafeHttpFetcher
 from agentgov.identity.keystore import KeyStore
 from agentgov.ledger.service import LedgerService
 from agentgov.policy.store import MemoryRecorder
+from agentgov.registry.recording import PendingSweep, RegistryRecorder
 from agentgov.registry.service import RegistryService
 from agentgov.registry.store import RegistryStore
 from agentgov.server import console, routes_agents, routes_formats, routes_keys, routes_ledger, routes_orgs
@@ -75,12 +76,20 @@ def create_app(
         redoc_url=None,
     )
     app.state.on_shutdown = []  # callables run once when the server stops
+    registry_store = RegistryStore(engine)
+    recorder = None
+    if ledger is not None and ledger.started:
+        # Art. 7: versions and lifecycle moves go on the record; the sweep catches up what a crash or
+        # another process (the CLI) left unrecorded. It stops before the ledger closes.
+        recorder = RegistryRecorder(registry_store, ledger)
+        app.state.on_shutdown.append(PendingSweep(recorder, settings.record_sweep_s).start().stop)
     app.state.services = Services(
         registry=RegistryService(
-            RegistryStore(engine),
+            registry_store,
             clock,
             fetcher=fetcher or SafeHttpFetcher(),
             resolver=resolver or _default_resolver(),
+            recorder=recorder,
         ),
         keys=KeyStore(engine, clock),
         clock=clock,

@@ -19,3 +19,6 @@ class ServerSettings:
     public_base_url: str = "http://127.0.0.1:8000"
     # The name the AI Catalog gives its host.
     host_name: str = "agentgov registry"
+    # How often registry changes left unrecorded (a crash, a change made by the CLI) are put on the
+    # record: a few seconds keeps the record close behind without polling the tables constantly.
+    record_sweep_s: float = 5.0
