@@ -16,6 +16,7 @@ from sqlalchemy import Engine, MetaData, inspect
 from agentgov.approvals import tables as approval_tables
 from agentgov.db import downgrade, upgrade
 from agentgov.db import tables as registry_tables
+from agentgov.gateway import tables as gateway_tables
 from agentgov.ledger import tables as ledger_tables
 from agentgov.policy import tables as policy_tables
 
@@ -37,6 +38,7 @@ def declared() -> MetaData:
         ledger_tables.ledger_metadata,
         policy_tables.authority_metadata,
         approval_tables.approvals_metadata,
+        gateway_tables.gateway_metadata,
     ):
         for table in source.sorted_tables:
             table.to_metadata(merged)

@@ -11,15 +11,18 @@ import click
 
 from agentgov.cli.common import emit, engine, handle_errors, json_option, read_json_file
 from agentgov.core.clock import SystemClock
-from agentgov.errors import AgentGovError, InvalidInput
+from agentgov.errors import AgentGovError, Conflict, InvalidInput
 from agentgov.ledger.audit import EXIT_CODES, LedgerVerifyError
 from agentgov.ledger.entries import NoteEvent
 from agentgov.ledger.export import read_export, write_export
 from agentgov.ledger.fsck import fsck
 from agentgov.ledger.keyfiles import create_key_file, load_log_signer
 from agentgov.ledger.note_keys import CosignatureV1Verifier, Ed25519NoteVerifier, parse_verifier_key
+from agentgov.ledger.outbox import OutboxDrain, OutboxStore
 from agentgov.ledger.service import LedgerService, LedgerSettings
 from agentgov.ledger.verify import BundleDoc, ProofDoc, TrustedKeys, verify_bundles, verify_export
+from agentgov.registry.recording import RegistryRecorder
+from agentgov.registry.store import RegistryStore
 
 __all__ = ["ledger"]
 
@@ -109,6 +112,32 @@ def note(text: str, subject: str, actor: str, origin: str | None, key: str | Non
         )
     finally:
         service.close()
+
+
+@ledger.command("sync")
+@origin_option
+@key_option
+@handle_errors
+def sync(origin: str | None, key: str | None) -> None:
+    """Become the writer briefly: append what the outbox and the registry left unrecorded, then publish.
+
+    A running server does this continuously; this is for a store no server is serving.
+    """
+    eng = engine()
+    service = _service(origin, key)
+    try:
+        service.start(schedule=False)
+    except Conflict as exc:
+        raise Conflict(f"{exc}: the running server records these itself") from exc
+    try:
+        registry = RegistryRecorder(RegistryStore(eng), service).record_pending()
+        actions = OutboxDrain(OutboxStore(eng), service).drain_once()
+        published = service.publish()
+    finally:
+        service.close()
+    click.echo(
+        f"recorded {registry} registry and {actions} outboxed events; checkpoint at size {published.size}"
+    )
 
 
 @ledger.command("checkpoint")

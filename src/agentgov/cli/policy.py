@@ -19,10 +19,11 @@ from agentgov.core.validation import validate_model
 from agentgov.errors import InvalidInput
 from agentgov.identity.apikeys import Principal
 from agentgov.identity.keystore import KeyStore
+from agentgov.ledger.outbox import OutboxRecorder, OutboxStore
 from agentgov.policy.catalog import Pack
 from agentgov.policy.model import ActionRequest
 from agentgov.policy.packs import available_packs
-from agentgov.policy.store import MemoryRecorder, Recorder
+from agentgov.policy.store import Recorder
 from agentgov.policy.versions import PolicyMode, PolicySource
 
 __all__ = ["acting_as", "api_key_option", "authority", "policy", "recorder"]
@@ -36,8 +37,9 @@ api_key_option = click.option(
 
 
 def recorder() -> Recorder:
-    """Where the CLI's events go. In memory until the ledger's appender is plugged in here."""
-    return MemoryRecorder()
+    """Where the CLI's events go: the ledger outbox, appended by the writer (the server, or
+    ``agentgov ledger sync``)."""
+    return OutboxRecorder(OutboxStore(engine()), SystemClock())
 
 
 def authority() -> AuthorityServices:

@@ -15,6 +15,7 @@ import hmac
 import os
 import re
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal, NamedTuple
@@ -26,7 +27,9 @@ from agentgov.errors import InvalidInput, PayloadTooLarge
 from agentgov.ledger.canonical import fast_canonical
 
 __all__ = [
+    "ACTION_KINDS",
     "MAX_PAYLOAD_BYTES",
+    "ActionEvent",
     "REGISTRY_KINDS",
     "SALT_SIZE",
     "AnyEvent",
@@ -38,6 +41,7 @@ __all__ = [
     "RegistryLifecycle",
     "RegistryVersion",
     "leaf_bytes",
+    "leaves_from",
     "open_entry",
     "parse_event",
     "parse_leaf",
@@ -124,7 +128,45 @@ class NoteEvent(_Event):
     time: UtcTime
 
 
-AnyEvent = RegistryVersion | RegistryLifecycle | NoteEvent
+ACTION_KINDS = (
+    # Art. 6 and 7: the authority (policy/, approvals/) and the runtime guard (guard/, gateway/).
+    "authority.decision",
+    "authority.dispute",
+    "authority.grant.created",
+    "authority.grant.revoked",
+    "authority.policy.activated",
+    "authority.policy.loaded",
+    "authority.signing_key.set",
+    "approval.approved",
+    "approval.delegates",
+    "approval.expired",
+    "approval.refused",
+    "approval.requested",
+    "approval.used",
+    "guard.call",
+    "guard.result",
+    "guard.session",
+    "gateway.tool_change",
+    "gateway.tool_approved",
+)
+ActionKind = Literal[ACTION_KINDS]  # type: ignore[valid-type]
+
+
+class ActionEvent(_Event):
+    """A decision, grant, approval, dispute or guarded call: what was decided about an agent's actions.
+
+    ``subject`` is the user the action was for (Art. 6: the right to know), ``data`` the decision's
+    reasons, digests and ids; arguments enter only as their digest.
+    """
+
+    actor: Name
+    data: dict[str, JsonValue] = Field(default_factory=dict)
+    kind: ActionKind
+    subject: Name
+    time: UtcTime
+
+
+AnyEvent = RegistryVersion | RegistryLifecycle | NoteEvent | ActionEvent
 Event = Annotated[AnyEvent, Field(discriminator="kind")]
 _EVENT: TypeAdapter[AnyEvent] = TypeAdapter(Event)
 
@@ -202,6 +244,19 @@ def leaf_bytes(index: int, kind: str, time: str, digest: str, follows: int | Non
     """
     head = "" if follows is None else f'"follows":{follows},'
     return f'{{{head}"index":{index},"kind":"{kind}","payload_digest":"{digest}","time":"{time}"}}'.encode()
+
+
+def leaves_from(first: int, entries: Iterable[PreparedEntry]) -> list[bytes]:
+    """The leaves of consecutive entries, the first at index ``first``: :func:`leaf_bytes` in bulk."""
+    return [
+        (
+            f'{{"index":{index},"kind":"{kind}","payload_digest":"{digest}","time":"{time}"}}'
+            if follows is None
+            else f'{{"follows":{follows},"index":{index},"kind":"{kind}",'
+            f'"payload_digest":"{digest}","time":"{time}"}}'
+        ).encode()
+        for index, (kind, time, follows, _, _, digest) in enumerate(entries, first)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

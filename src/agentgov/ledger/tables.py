@@ -20,6 +20,7 @@ __all__ = [
     "ledger_entries",
     "ledger_leaf_tiles",
     "ledger_metadata",
+    "ledger_outbox",
     "ledger_payloads",
     "ledger_subtrees",
     "ledger_tree",
@@ -90,4 +91,14 @@ ledger_cosignatures = Table(
     Column("witness", String(300), primary_key=True),
     Column("line", Text, nullable=False),
     Column("timestamp", BigInteger, nullable=False),
+)
+
+# Events from processes that are not the writer (the CLI, a gateway, a replica): committed here, then
+# appended in id order by the writer's drain, which deletes them in the same step (ledger/outbox.py).
+ledger_outbox = Table(
+    "ledger_outbox",
+    ledger_metadata,
+    Column("id", _Index, primary_key=True, autoincrement=True),
+    Column("event", LargeBinary, nullable=False),  # the event's canonical JSON
+    Column("created_at", UtcDateTime, nullable=False),
 )

@@ -19,8 +19,9 @@ from agentgov.identity.dns import DnsTxtResolver
 from agentgov.identity.domain_proof import HttpFetcher, TxtResolver
 from agentgov.identity.fetch import SafeHttpFetcher
 from agentgov.identity.keystore import KeyStore
+from agentgov.ledger.outbox import OutboxDrain, OutboxStore, recorder_for
 from agentgov.ledger.service import LedgerService
-from agentgov.policy.store import MemoryRecorder
+from agentgov.policy.store import MemoryRecorder, Recorder
 from agentgov.registry.recording import PendingSweep, RegistryRecorder
 from agentgov.registry.service import RegistryService
 from agentgov.registry.store import RegistryStore
@@ -107,10 +108,14 @@ def create_app(
     ):
         app.include_router(router)
 
-    # Art. 6: grants, decisions, approvals, right to know. Events go to the recorder; the in-memory
-    # one until the transparency log is attached to the server.
+    # Art. 6: grants, decisions, approvals, right to know. Art. 7: each of their events goes on the
+    # record: straight into the log in the writer process, through the outbox in a replica. Without a
+    # ledger (tests, the OpenAPI export) they are kept in memory.
+    action_recorder: Recorder = MemoryRecorder() if ledger is None else recorder_for(engine, ledger, clock)
+    if ledger is not None and ledger.started:
+        app.state.on_shutdown.append(OutboxDrain(OutboxStore(engine), ledger).start().stop)
     authority = install_authority(
-        app, engine, clock=clock, recorder=MemoryRecorder(), approval_settings=ApprovalSettings.from_env()
+        app, engine, clock=clock, recorder=action_recorder, approval_settings=ApprovalSettings.from_env()
     )
 
     app.state.on_shutdown.append(authority.approvals.notifier.close)
