@@ -6,13 +6,19 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint types unit venv clean
+.PHONY: run test lint types unit venv clean peers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The benchmark replay's own package (AgentDojo's suites and checks), for its tests; not needed to run.
+TEST_STAMP := $(VENV)/.installed-test
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,agentdojo]'
+	touch $(TEST_STAMP)
 
 venv: $(STAMP)
 
@@ -30,7 +36,11 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+# Reference MCP servers from npm, the gateway tests' real peers (the tests also install them when absent).
+peers:
+	npm ci --prefix tests/peers --no-audit --no-fund
+
+unit: $(TEST_STAMP)
 	$(BIN)/pytest -q
 
 test: lint types unit

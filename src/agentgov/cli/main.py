@@ -9,6 +9,7 @@ from agentgov.cli.agent import agent
 from agentgov.cli.approvals import approvals
 from agentgov.cli.db import db
 from agentgov.cli.demo import demo
+from agentgov.cli.gateway import gateway
 from agentgov.cli.grants import grants
 from agentgov.cli.keys import keys
 from agentgov.cli.ledger import ledger
@@ -29,7 +30,21 @@ def cli() -> None:
     """
 
 
-for group in (db, keys, org, agent, policy, grants, approvals, ledger, witness, demo, serve, openapi):
+for group in (
+    db,
+    keys,
+    org,
+    agent,
+    policy,
+    grants,
+    approvals,
+    ledger,
+    witness,
+    gateway,
+    demo,
+    serve,
+    openapi,
+):
     cli.add_command(group)
 
 

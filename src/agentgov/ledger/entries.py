@@ -29,9 +29,9 @@ from agentgov.ledger.canonical import fast_canonical
 __all__ = [
     "ACTION_KINDS",
     "MAX_PAYLOAD_BYTES",
-    "ActionEvent",
     "REGISTRY_KINDS",
     "SALT_SIZE",
+    "ActionEvent",
     "AnyEvent",
     "EntryView",
     "Event",

@@ -283,6 +283,7 @@ class RegistryService:
                 head["seq"],
                 event_row(act.value, current, target, p, reason=reason, evidence=evidence or {}, at=now),
             )
+            self.store.announce(conn, agent_id)
         self._record(head["seq"])
         return self.get_agent(p, agent_id)
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, delete, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, Select, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from agentgov.db.store import SqlStore
@@ -24,6 +24,9 @@ from agentgov.db.tables import (
 )
 from agentgov.errors import NotFound
 from agentgov.registry.aliases import AGENT_ID_PREFIX
+
+# PostgreSQL NOTIFY channel of lifecycle moves: the payload is the agent id (guard/status.py listens).
+STATUS_CHANNEL = "agentgov_registry"
 
 __all__ = ["RegistryStore"]
 
@@ -114,6 +117,14 @@ class RegistryStore(SqlStore):
 
     def add_event(self, conn: Connection, seq: int, event: Mapping[str, Any]) -> None:
         conn.execute(insert(lifecycle_events).values(agent_seq=seq, **event))
+
+    @staticmethod
+    def announce(conn: Connection, agent_id: str) -> None:
+        """On PostgreSQL, tell every listening guard that this agent's status changed (on commit)."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                text("SELECT pg_notify(:channel, :agent)"), {"channel": STATUS_CHANNEL, "agent": agent_id}
+            )
 
     def lock_agent(self, conn: Connection, agent_id: str) -> RowMapping:
         """The head row of an agent, locked for update where the backend supports it."""

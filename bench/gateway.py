@@ -1,0 +1,258 @@
+"""Transport overhead of the MCP gateway: tool-call latency direct, and through the stdio gateway.
+
+::
+
+    python -m bench.gateway [--n 2000] [--warmup 200] [--concurrency 8]
+
+One run, one SDK client process (this one), one Python stdio MCP server with a trivial ``echo`` tool.
+Two sessions are opened side by side: one straight to the server, one to the stdio gateway (its own
+process) in front of another copy of the same server. Calls alternate between them, one at a time, so
+that both paths see the same machine load. Then a burst of calls through the gateway with
+``--concurrency`` calls in flight measures ``calls_per_s``.
+
+The gateway does its real work: the server's tools are pinned on first use in a SQLite pin store, each
+call is checked against the pins, every Gate call is made and awaited (``check_call``,
+``check_result``; ``visible_tools`` on listing), results are size-checked. The Gate is
+:class:`UnsafeAllowAllGate`, which allows everything: it stands in for the guard ONLY to measure the
+transport's own overhead (the guard's decisions are measured by ``bench.policy``); switch it to the
+real guard to measure the whole path.
+
+``added_*`` are the gateway percentiles minus the direct ones; on a machine shared with other work they
+grow with its load, ``gateway_cpu_ms_per_call`` (the gateway process's CPU time per call) much less.
+``gateway_rss_mb`` is the gateway process's peak resident set (``VmHWM`` in ``/proc/<pid>/status``).
+Targets: added p50 <= 2 ms, added p99 <= 10 ms, gateway RSS <= 200 MB. The last stdout line is one
+JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+from mcp import ClientSession, StdioServerParameters, stdio_client, types
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel import Server
+from mcp.server.stdio import stdio_server
+
+from agentgov.db import make_engine
+from agentgov.gateway import (
+    CallVerdict,
+    Gate,
+    GatewaySettings,
+    Identity,
+    ResultVerdict,
+    SqlPinStore,
+    serve_stdio,
+    stdio_upstream,
+)
+from agentgov.gateway.tables import gateway_metadata
+from bench._common import percentile, print_result, progress
+
+_ECHO = types.Tool(
+    name="echo",
+    description="Echo the message back.",
+    input_schema={"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]},
+)
+
+
+# The upstream: a trivial echo server ---------------------------------------------------------------
+
+
+async def _list_tools(
+    ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+) -> Any:
+    return types.ListToolsResult(tools=[_ECHO])
+
+
+async def _call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams) -> Any:
+    message = str((params.arguments or {}).get("message", ""))
+    return types.CallToolResult(content=[types.TextContent(type="text", text=message)])
+
+
+async def serve_echo() -> None:
+    server: Server[Any] = Server(
+        "bench-echo", version="1", on_list_tools=_list_tools, on_call_tool=_call_tool
+    )
+    async with stdio_server() as (read, write):
+        await server.run(read, write, server.create_initialization_options())
+
+
+# The gateway, with a stand-in gate -----------------------------------------------------------------
+
+
+class UnsafeAllowAllGate:
+    """Allows every call. A stand-in for the guard, to measure the gateway's transport overhead only."""
+
+    async def open_session(self, *, agent_id: str, user_id: str, task: str | None) -> str:
+        return "bench-session"
+
+    async def visible_tools(self, session: str, server: str, tools: list[types.Tool]) -> list[types.Tool]:
+        await anyio.lowlevel.checkpoint()
+        return tools
+
+    async def check_call(
+        self, session: str, server: str, tool: str, arguments: dict[str, Any]
+    ) -> CallVerdict:
+        await anyio.lowlevel.checkpoint()
+        return CallVerdict("allow")
+
+    async def answer(self, session: str, approval_id: str, approved: bool) -> CallVerdict:
+        raise AssertionError("the bench never asks")
+
+    async def wait(self, session: str, approval_id: str, timeout_s: float) -> CallVerdict:
+        raise AssertionError("the bench never asks")
+
+    async def check_result(
+        self, session: str, server: str, tool: str, arguments: dict[str, Any], result: types.CallToolResult
+    ) -> ResultVerdict:
+        await anyio.lowlevel.checkpoint()
+        return ResultVerdict("pass")
+
+    async def record(self, kind: str, subject: str, payload: dict[str, Any]) -> None:
+        await anyio.lowlevel.checkpoint()
+
+    async def close_session(self, session: str) -> None:
+        await anyio.lowlevel.checkpoint()
+
+
+def serve_gateway(database: Path, pid_file: Path, command: list[str]) -> None:
+    pid_file.write_text(str(os.getpid()))
+    engine = make_engine(f"sqlite:///{database}")
+    gateway_metadata.create_all(engine)
+    gate: Gate = UnsafeAllowAllGate()
+    anyio.run(
+        lambda: serve_stdio(
+            stdio_upstream(command, name="bench-echo"),
+            gate=gate,
+            identity=Identity("bench-agent", "bench-user"),
+            store=SqlPinStore(engine),
+            settings=GatewaySettings(),
+        )
+    )
+
+
+# The measurement -----------------------------------------------------------------------------------
+
+
+def _cpu_s(pid: int) -> float:
+    """User and system CPU seconds the process has used (/proc/<pid>/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+async def _call(session: ClientSession, i: int) -> float:
+    start = time.perf_counter()
+    result = await session.call_tool("echo", {"message": f"m{i}"})
+    elapsed = (time.perf_counter() - start) * 1000
+    if result.is_error:
+        raise SystemExit(f"echo failed: {result.content}")
+    return elapsed
+
+
+async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    echo = [sys.executable, "-m", "bench.gateway", "--echo-server"]
+    pid_file = workdir / "gateway.pid"
+    gateway = [
+        *("-m", "bench.gateway", "--gateway", "--db", str(workdir / "pins.db"), "--pid-file", str(pid_file)),
+        *("--", *echo),
+    ]
+    direct_params = StdioServerParameters(command=echo[0], args=echo[1:])
+    gateway_params = StdioServerParameters(command=sys.executable, args=gateway)
+    progress("starting the echo server, and the gateway in front of another one")
+    async with (
+        stdio_client(direct_params) as (dr, dw),
+        ClientSession(dr, dw) as direct,
+        stdio_client(gateway_params) as (gr, gw),
+        ClientSession(gr, gw) as through,
+    ):
+        await direct.initialize()
+        await through.initialize()
+        for session in (direct, through):
+            if [t.name for t in (await session.list_tools()).tools] != ["echo"]:
+                raise SystemExit("the echo tool is not offered")
+        progress(f"warm-up: {args.warmup} calls on each path")
+        for i in range(args.warmup):
+            await _call(direct, i)
+            await _call(through, i)
+        progress(f"{args.n} calls on each path, alternating")
+        pid = int(pid_file.read_text())
+        direct_ms: list[float] = []
+        gateway_ms: list[float] = []
+        cpu_before = _cpu_s(pid)
+        for i in range(args.n):
+            direct_ms.append(await _call(direct, i))
+            gateway_ms.append(await _call(through, i))
+        gateway_cpu_ms = (_cpu_s(pid) - cpu_before) * 1000 / args.n
+        progress(f"burst: {args.n} calls through the gateway, {args.concurrency} in flight")
+        per_task = max(1, args.n // args.concurrency)
+        started = time.perf_counter()
+        async with anyio.create_task_group() as tg:
+            for worker in range(args.concurrency):
+
+                async def calls(worker: int = worker) -> None:
+                    for i in range(per_task):
+                        await _call(through, worker * per_task + i)
+
+                tg.start_soon(calls)
+        burst_s = time.perf_counter() - started
+        rss = _peak_rss_mb(pid)
+
+    def p(samples: list[float], q: float) -> float:
+        return round(percentile(samples, q), 3)
+
+    return {
+        "n": args.n,
+        "direct_p50_ms": p(direct_ms, 50),
+        "direct_p99_ms": p(direct_ms, 99),
+        "gateway_p50_ms": p(gateway_ms, 50),
+        "gateway_p99_ms": p(gateway_ms, 99),
+        "added_p50_ms": round(p(gateway_ms, 50) - p(direct_ms, 50), 3),
+        "added_p99_ms": round(p(gateway_ms, 99) - p(direct_ms, 99), 3),
+        "calls_per_s": round(per_task * args.concurrency / burst_s),
+        "sequential_calls_per_s": round(len(gateway_ms) / (sum(gateway_ms) / 1000)),
+        "concurrency": args.concurrency,
+        "gateway_cpu_ms_per_call": round(gateway_cpu_ms, 3),
+        "gateway_rss_mb": rss,
+        "gate": "UnsafeAllowAllGate (transport overhead only)",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=2000, help="calls on each path")
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--gateway", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--pid-file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("command", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.echo_server:
+        anyio.run(serve_echo)
+        return
+    if args.gateway:
+        serve_gateway(args.db, args.pid_file, args.command)
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as workdir:
+        print_result(anyio.run(run, args, Path(workdir)))
+
+
+if __name__ == "__main__":
+    main()

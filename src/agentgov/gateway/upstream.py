@@ -1,0 +1,105 @@
+"""The upstream MCP server behind the gateway: how to reach it, its stable name, and the SDK client
+session over it.
+
+An :class:`Upstream` is a name (the identity its tool pins are kept under) and a transport factory:
+a spawned command over stdio, a streamable HTTP URL, or (in tests) an in-process server. Failures to
+reach it are translated here (STYLE 3): callers see Unavailable, never OSError or httpx errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shlex
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import anyio
+from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp.client import Transport
+from mcp.client.session import MessageHandlerFnT
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp.types import Implementation, InitializeResult
+
+import agentgov
+from agentgov.errors import InvalidInput, Unavailable
+from agentgov.gateway.settings import GatewaySettings
+
+__all__ = ["CLIENT_INFO", "Upstream", "connect", "http_upstream", "stdio_upstream"]
+
+logger = logging.getLogger(__name__)
+
+CLIENT_INFO = Implementation(name="agentgov-gateway", version=agentgov.__version__)
+_MAX_NAME = 200  # longer derived names are cut and suffixed with a digest of the whole (column is 256)
+
+
+@dataclass(frozen=True)
+class Upstream:
+    name: str
+    open: Callable[[], Transport]
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name or len(self.name) > 256 or not self.name.isprintable():
+            raise InvalidInput("an upstream name is 1 to 256 printable characters", field="server_name")
+
+
+def _bounded(name: str) -> str:
+    if len(name) <= _MAX_NAME:
+        return name
+    return f"{name[: _MAX_NAME - 17]}~{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+
+
+def stdio_upstream(
+    command: Sequence[str],
+    *,
+    name: str | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+) -> Upstream:
+    """The server spawned by ``command``; named by the command line unless ``name`` is given."""
+    if not command:
+        raise InvalidInput("no upstream command given", field="command")
+    params = StdioServerParameters(
+        command=command[0], args=list(command[1:]), env=dict(env or {}) or None, cwd=cwd
+    )
+    line = shlex.join(command)
+    return Upstream(name or _bounded(line), lambda: stdio_client(params), line)
+
+
+def http_upstream(url: str, *, name: str | None = None) -> Upstream:
+    """The streamable HTTP server at ``url``; named by its host, port and path unless ``name`` is given."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"not an http(s) URL: {url!r}", field="upstream")
+    derived = f"{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path.rstrip('/')}"
+    # The URL's query and userinfo are left out of the name: they may hold credentials.
+    return Upstream(name or _bounded(derived), lambda: streamable_http_client(url), derived)
+
+
+@asynccontextmanager
+async def connect(
+    upstream: Upstream, settings: GatewaySettings, on_message: MessageHandlerFnT | None = None
+) -> AsyncIterator[tuple[ClientSession, InitializeResult]]:
+    """An initialised SDK client session to ``upstream`` (the initialize handshake), closed on exit."""
+    async with AsyncExitStack() as stack:
+        try:
+            read, write = await stack.enter_async_context(upstream.open())
+            session = await stack.enter_async_context(
+                ClientSession(
+                    read,
+                    write,
+                    read_timeout_seconds=settings.upstream_call_timeout_s,
+                    message_handler=on_message,
+                    client_info=CLIENT_INFO,
+                )
+            )
+            with anyio.fail_after(settings.upstream_connect_timeout_s):
+                init = await session.initialize()
+        except (OSError, MCPError, TimeoutError, RuntimeError, ValueError) as exc:
+            raise Unavailable(f"upstream {upstream.name!r} did not start: {exc}") from exc
+        yield session, init
