@@ -16,7 +16,8 @@ import uvicorn
 
 from agentgov.cli.common import LOCAL_ADMIN, emit, engine, handle_errors, json_option
 from agentgov.core.clock import SystemClock
-from agentgov.errors import AgentGovError, InvalidInput
+from agentgov.db import current_revision, head_revision
+from agentgov.errors import AgentGovError, InvalidInput, Unavailable
 from agentgov.gateway import (
     GatewaySettings,
     Identity,
@@ -49,6 +50,8 @@ def make_gate(ctx_obj: Any, identity: Identity, settings: GatewaySettings) -> Ga
     Agent statuses follow lifecycle moves through the registry watcher (recall within two seconds).
     """
     eng = engine()
+    if current_revision(eng) != head_revision():
+        raise Unavailable("the database is not at the latest migration: run `agentgov db upgrade` first")
     clock = SystemClock()
     runtime = open_guard(
         eng,

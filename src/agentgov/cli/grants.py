@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import click
 
 from agentgov.cli.common import emit, handle_errors, json_option, read_json_file
 from agentgov.cli.policy import acting_as, api_key_option, authority
+from agentgov.core.clock import SystemClock, isoformat_z
 
 __all__ = ["grants"]
 
@@ -29,14 +31,25 @@ def grants() -> None:
 
 @grants.command("create")
 @click.argument("file", type=click.Path(allow_dash=True))
+@click.option(
+    "--days",
+    type=click.IntRange(1, 366),
+    default=None,
+    help="Valid from now for this many days, when the grant names no not_before and expires_at.",
+)
 @api_key_option
 @json_option
 @handle_errors
-def create(file: str, api_key: str | None, as_json: bool) -> None:
+def create(file: str, days: int | None, api_key: str | None, as_json: bool) -> None:
     """Delegate, with the user's own key: FILE holds {"grant": {...}, "signature"?: "..."} or a grant."""
     body = read_json_file(file)
     if isinstance(body, dict) and "grant" not in body:
         body = {"grant": body}
+    grant = body.get("grant") if isinstance(body, dict) else None
+    if days is not None and isinstance(grant, dict) and "signature" not in body:
+        now = SystemClock().now()
+        grant.setdefault("not_before", isoformat_z(now))
+        grant.setdefault("expires_at", isoformat_z(now + timedelta(days=days)))
     emit(authority().authority.grants.create(acting_as(api_key), body), as_json, _line)
 
 
