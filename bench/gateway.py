@@ -10,12 +10,14 @@ process) in front of another copy of the same server. Calls alternate between th
 that both paths see the same machine load. Then a burst of calls through the gateway with
 ``--concurrency`` calls in flight measures ``calls_per_s``.
 
-The gateway does its real work: the server's tools are pinned on first use in a SQLite pin store, each
-call is checked against the pins, every Gate call is made and awaited (``check_call``,
-``check_result``; ``visible_tools`` on listing), results are size-checked. The Gate is
-:class:`UnsafeAllowAllGate`, which allows everything: it stands in for the guard ONLY to measure the
-transport's own overhead (the guard's decisions are measured by ``bench.policy``); switch it to the
-real guard to measure the whole path.
+Three sessions side by side, calls alternating between them so all see the same machine load:
+straight to the server; through the gateway with the real guard (``gateway_*``), exactly as
+``agentgov gateway stdio`` runs it: a migrated SQLite store with the agent registered, the baseline
+pack plus a pack declaring ``echo`` a side effect, the user's grant covering it, registry status,
+detectors on arguments and result, provenance, the Cedar decision, and the decision committed to the
+ledger outbox before the call proceeds; and through the gateway with :class:`UnsafeAllowAllGate`
+(``transport_*``), which decides nothing and isolates the MCP transport's own cost. Tools are pinned
+on first use and checked on every call on both gateway paths.
 
 ``added_*`` are the gateway percentiles minus the direct ones; on a machine shared with other work they
 grow with its load, ``gateway_cpu_ms_per_call`` (the gateway process's CPU time per call) much less.
@@ -27,10 +29,12 @@ JSON object.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +45,10 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 
-from agentgov.db import make_engine
+from agentgov.approvals.wiring import open_authority
+from agentgov.cli.gateway import make_gate
+from agentgov.core.clock import SystemClock, isoformat_z
+from agentgov.db import make_engine, upgrade
 from agentgov.gateway import (
     CallVerdict,
     Gate,
@@ -53,8 +60,31 @@ from agentgov.gateway import (
     stdio_upstream,
 )
 from agentgov.gateway.tables import gateway_metadata
+from agentgov.identity.apikeys import Principal, Role
+from agentgov.policy.store import MemoryRecorder
+from agentgov.policy.versions import PolicyMode, PolicySource
+from agentgov.registry.service import RegistryService
+from agentgov.registry.store import RegistryStore
 from bench._common import percentile, print_result, progress
 
+_ORG = {
+    "name": "Bench Org",
+    "domain": "bench.example",
+    "country": "CN",
+    "legal_id": "91110108MA01ABCD1E",
+    "contacts": [{"name": "Ops", "email": "ops@bench.example"}],
+    "owners": ["Ops"],
+    "sponsors": ["Bench"],
+}
+_DECLARATION = {
+    "display_name": "Echo",
+    "description": "Echoes messages.",
+    "skills": [{"id": "echo", "name": "Echo", "tags": ["echo"]}],
+    "interfaces": [{"protocol": "mcp", "url": "https://bench.example/mcp", "binding": "stdio"}],
+    "deployment": {"mode": "cloud"},
+    "application_domains": ["software"],
+    "data_categories": [],
+}
 _ECHO = types.Tool(
     name="echo",
     description="Echo the message back.",
@@ -122,18 +152,55 @@ class UnsafeAllowAllGate:
         await anyio.lowlevel.checkpoint()
 
 
-def serve_gateway(database: Path, pid_file: Path, command: list[str]) -> None:
-    pid_file.write_text(str(os.getpid()))
+_AGENT = "urn:agent:bench.example:echo"
+_USER = "bench-user"
+
+
+def prepare_store(database: Path) -> None:
+    """A migrated store where the agent is registered, ``echo`` is a side effect and the user granted it."""
     engine = make_engine(f"sqlite:///{database}")
-    gateway_metadata.create_all(engine)
-    gate: Gate = UnsafeAllowAllGate()
+    upgrade(engine)
+    clock = SystemClock()
+    registry = RegistryService(RegistryStore(engine), clock)
+    admin = Principal(key_id="bench-admin", role=Role.ADMIN)
+    registry.create_org(admin, _ORG)
+    registry.register_agent(admin, "bench.example", "echo", _DECLARATION)
+    registry.move(admin, _AGENT, "submit")
+    registry.move(admin, _AGENT, "approve")
+    services = open_authority(engine, clock, MemoryRecorder())
+    pack = {"name": "bench", "tools": {"echo": {"kind": "side_effect", "arguments": {"message": "String"}}}}
+    source = PolicySource.model_validate({"packs": ["baseline"], "extra": [pack]})
+    digest = services.authority.policies.load(admin, source)["digest"]
+    services.authority.policies.activate(admin, digest, PolicyMode.ENFORCE)
+    grant = {
+        "grantor": _USER,
+        "agent_id": _AGENT,
+        "actions": [{"tool": "echo", "server": "bench-echo"}],
+        "venues": ["private"],
+        "not_before": isoformat_z(clock.now() - timedelta(hours=1)),
+        "expires_at": isoformat_z(clock.now() + timedelta(days=1)),
+    }
+    user = Principal(key_id="bench-user", role=Role.USER, subject=_USER)
+    services.authority.grants.create(user, {"grant": grant})
+    engine.dispose()
+
+
+def serve_gateway(database: Path, pid_file: Path, gate_name: str, command: list[str]) -> None:
+    pid_file.write_text(str(os.getpid()))
+    os.environ["AGENTGOV_DATABASE_URL"] = f"sqlite:///{database}"
+    engine = make_engine(f"sqlite:///{database}")
+    if gate_name != "guard":
+        gateway_metadata.create_all(engine)  # the pin store alone
+    identity = Identity(_AGENT, _USER, "echo what I say")
+    settings = GatewaySettings()
+    gate: Gate = make_gate(None, identity, settings) if gate_name == "guard" else UnsafeAllowAllGate()
     anyio.run(
         lambda: serve_stdio(
             stdio_upstream(command, name="bench-echo"),
             gate=gate,
-            identity=Identity("bench-agent", "bench-user"),
+            identity=identity,
             store=SqlPinStore(engine),
-            settings=GatewaySettings(),
+            settings=settings,
         )
     )
 
@@ -154,48 +221,71 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+_SEQUENCE = itertools.count()
+
+
 async def _call(session: ClientSession, i: int) -> float:
+    # Every message is new: an argument repeating an earlier tool output would (rightly) make the
+    # guard's provenance check ask.
+    message = f"message number {next(_SEQUENCE)}"
     start = time.perf_counter()
-    result = await session.call_tool("echo", {"message": f"m{i}"})
+    result = await session.call_tool("echo", {"message": message})
     elapsed = (time.perf_counter() - start) * 1000
     if result.is_error:
         raise SystemExit(f"echo failed: {result.content}")
     return elapsed
 
 
+def _gateway_command(workdir: Path, gate: str, echo: list[str]) -> list[str]:
+    pid_file = workdir / f"{gate}.pid"
+    db = workdir / f"{gate}.db"
+    return [
+        *("-m", "bench.gateway", "--gateway", gate, "--db", str(db), "--pid-file", str(pid_file)),
+        "--",
+        *echo,
+    ]
+
+
 async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     echo = [sys.executable, "-m", "bench.gateway", "--echo-server"]
-    pid_file = workdir / "gateway.pid"
-    gateway = [
-        *("-m", "bench.gateway", "--gateway", "--db", str(workdir / "pins.db"), "--pid-file", str(pid_file)),
-        *("--", *echo),
-    ]
+    progress("preparing the store: agent registered, policy active, the user's grant")
+    prepare_store(workdir / "guard.db")
     direct_params = StdioServerParameters(command=echo[0], args=echo[1:])
-    gateway_params = StdioServerParameters(command=sys.executable, args=gateway)
-    progress("starting the echo server, and the gateway in front of another one")
+    env = dict(os.environ)
+    guard_params = StdioServerParameters(
+        command=sys.executable, args=_gateway_command(workdir, "guard", echo), env=env
+    )
+    bare_params = StdioServerParameters(
+        command=sys.executable, args=_gateway_command(workdir, "allow", echo), env=env
+    )
+    progress("starting the echo server, and two gateways (guard, allow-all) each in front of another")
     async with (
         stdio_client(direct_params) as (dr, dw),
         ClientSession(dr, dw) as direct,
-        stdio_client(gateway_params) as (gr, gw),
+        stdio_client(guard_params) as (gr, gw),
         ClientSession(gr, gw) as through,
+        stdio_client(bare_params) as (br, bw),
+        ClientSession(br, bw) as bare,
     ):
-        await direct.initialize()
-        await through.initialize()
-        for session in (direct, through):
+        for session in (direct, through, bare):
+            await session.initialize()
             if [t.name for t in (await session.list_tools()).tools] != ["echo"]:
                 raise SystemExit("the echo tool is not offered")
         progress(f"warm-up: {args.warmup} calls on each path")
         for i in range(args.warmup):
             await _call(direct, i)
             await _call(through, i)
+            await _call(bare, i)
         progress(f"{args.n} calls on each path, alternating")
-        pid = int(pid_file.read_text())
+        pid = int((workdir / "guard.pid").read_text())
         direct_ms: list[float] = []
         gateway_ms: list[float] = []
+        transport_ms: list[float] = []
         cpu_before = _cpu_s(pid)
         for i in range(args.n):
             direct_ms.append(await _call(direct, i))
             gateway_ms.append(await _call(through, i))
+            transport_ms.append(await _call(bare, i))
         gateway_cpu_ms = (_cpu_s(pid) - cpu_before) * 1000 / args.n
         progress(f"burst: {args.n} calls through the gateway, {args.concurrency} in flight")
         per_task = max(1, args.n // args.concurrency)
@@ -227,7 +317,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "concurrency": args.concurrency,
         "gateway_cpu_ms_per_call": round(gateway_cpu_ms, 3),
         "gateway_rss_mb": rss,
-        "gate": "UnsafeAllowAllGate (transport overhead only)",
+        "transport_p50_ms": p(transport_ms, 50),
+        "transport_p99_ms": p(transport_ms, 99),
+        "gate": "the guard (agentgov gateway stdio); transport_*: UnsafeAllowAllGate",
     }
 
 
@@ -239,7 +331,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--gateway", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--gateway", choices=("guard", "allow"), help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--pid-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("command", nargs="*", help=argparse.SUPPRESS)
@@ -248,7 +340,7 @@ def main() -> None:
         anyio.run(serve_echo)
         return
     if args.gateway:
-        serve_gateway(args.db, args.pid_file, args.command)
+        serve_gateway(args.db, args.pid_file, args.gateway, args.command)
         return
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as workdir:
         print_result(anyio.run(run, args, Path(workdir)))

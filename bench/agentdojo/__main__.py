@@ -40,7 +40,7 @@ from bench.agentdojo.figures import BASELINE, figures
 if TYPE_CHECKING:
     from bench.agentdojo.replay import SuiteReplay
 
-DEFAULT_DEFENCES = ("none", "deny_side_effects")
+DEFAULT_DEFENCES = ("none", "deny_side_effects", "agentgov", "agentgov_without_injection_detector")
 DEFAULT_TOOLS_OUT = Path("/tmp/agentdojo_tools.json")  # noqa: S108 - a report for the reader, not a secret
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from agentgov.approvals.wiring import AuthorityServices, open_authority
 from agentgov.core.clock import SystemClock, isoformat_z
 from agentgov.db import make_engine, upgrade
+from agentgov.detect import DetectorSet, default_set, pii_detector, secrets_detector
 from agentgov.guard import CallCheck, Guard, GuardSession, GuardSettings, StatusCache
 from agentgov.identity.apikeys import Principal, Role
 from agentgov.policy.store import MemoryRecorder
@@ -49,7 +50,14 @@ def server_of(suite_name: str) -> str:
 class AgentgovDefence:
     name = "agentgov"
 
-    def __init__(self) -> None:
+    def __init__(self, *, injection_detector: bool = True) -> None:
+        # Without the injection detector (an ablation): what provenance and the fences stop on their
+        # own, as against an injection no detector recognises.
+        self.detectors = (
+            default_set() if injection_detector else DetectorSet((pii_detector(), secrets_detector()))
+        )
+        if not injection_detector:
+            self.name = "agentgov_without_injection_detector"
         engine = make_engine("sqlite://")
         upgrade(engine)
         self.clock = SystemClock()
@@ -86,6 +94,7 @@ class AgentgovDefence:
             recorder=self.recorder,
             status=self._status,
             clock=self.clock,
+            detectors=self.detectors,
             settings=GuardSettings(deployment=deployment),
         )
         self._guards[suite_name] = guard
@@ -111,3 +120,7 @@ class AgentgovDefence:
 
 def make_defence() -> Defence[Any]:
     return AgentgovDefence()
+
+
+def make_ablation() -> Defence[Any]:
+    return AgentgovDefence(injection_detector=False)

@@ -93,7 +93,7 @@ def pack_catalog(names: tuple[str, ...] = AGENTDOJO_PACKS) -> Catalog:
     return Catalog([load_pack(n) for n in names])
 
 
-def _agentgov() -> Defence[Any]:
+def _agentgov(factory: str = "make_defence") -> Defence[Any]:
     # The runtime guard (DESIGN.md "One tool call, end to end") is imported only when asked for, so the
     # benchmark runs where it is not installed; its adapter lives in ``agentgov_defence``.
     try:
@@ -108,7 +108,7 @@ def _agentgov() -> Defence[Any]:
         raise DefenceUnavailable(
             f"agentgov: not available (no adapter bench.agentdojo.agentgov_defence: {exc})"
         ) from exc
-    defence: Defence[Any] = adapter.make_defence()
+    defence: Defence[Any] = getattr(adapter, factory)()
     return defence
 
 
@@ -116,6 +116,7 @@ DEFENCES: Mapping[str, Callable[[], Defence[Any]]] = {
     "none": AllowAll,
     "deny_side_effects": lambda: DenySideEffects(pack_catalog().tools),
     "agentgov": _agentgov,
+    "agentgov_without_injection_detector": lambda: _agentgov("make_ablation"),
 }
 
 

@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from agentgov.policy.model import Provenance, TaintedArgument
+from agentgov.policy.model import HOSTILE_SOURCE, Provenance, TaintedArgument
 
-__all__ = ["HOSTILE_LABEL", "ProvenanceSettings", "SourceLog", "atoms", "normalise"]
+__all__ = ["HOSTILE_LABEL", "UNREAD_LABEL", "ProvenanceSettings", "SourceLog", "atoms", "normalise"]
 
-HOSTILE_LABEL = "injection"  # a result carrying an injected instruction; never trusted
+HOSTILE_LABEL = HOSTILE_SOURCE  # a result carrying an injected instruction; never trusted
+UNREAD_LABEL = "unread"  # output past the session's text bound: not read, so not vouched for
 _SPACE = re.compile(r"\s+")
+_ARGUMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")  # the names a policy can speak of
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d{1,18}(?:[.,]\d{1,8})?(?![\w])")
 
 
@@ -41,6 +43,14 @@ class ProvenanceSettings:
     # Bounds the text kept per session, so a long session cannot grow memory without limit.
     max_source_chars: int = 2_000_000
     max_atoms_per_argument: int = 64
+
+
+def _policy_name(name: str) -> str:
+    """An argument name as policies and decisions can carry it (MCP allows any string)."""
+    if _ARGUMENT.match(name):
+        return name
+    cleaned = re.sub(r"[^A-Za-z0-9_]", "_", name)[:63] or "_"
+    return cleaned if not cleaned[0].isdigit() else f"_{cleaned}"
 
 
 def normalise(text: str) -> str:
@@ -82,9 +92,17 @@ def atoms(value: Any, settings: ProvenanceSettings) -> Iterator[str | Decimal]:
 
 @dataclass
 class _Source:
+    """Everything read under one label: its texts joined by a separator no value holds, their numbers."""
+
     label: str
-    text: str
-    numbers: frozenset[Decimal]
+    text: str = ""
+    numbers: set[Decimal] = field(default_factory=set)
+    chars: list[int] = field(default_factory=list)  # length of each text, oldest first
+
+    def add(self, body: str, numbers: frozenset[Decimal]) -> None:
+        self.text = f"{self.text}\n\x00\n{body}" if self.text else body
+        self.numbers |= numbers
+        self.chars.append(len(body))
 
 
 def _numbers_in(text: str) -> frozenset[Decimal]:
@@ -117,8 +135,9 @@ class SourceLog:
     settings: ProvenanceSettings = field(default_factory=ProvenanceSettings)
     _task_text: str = ""
     _task_numbers: frozenset[Decimal] = frozenset()
-    _sources: list[_Source] = field(default_factory=list)
+    _sources: dict[str, _Source] = field(default_factory=dict)
     _chars: int = 0
+    _overflowed: bool = False
 
     def __post_init__(self) -> None:
         self._task_text = normalise(self.task)
@@ -126,22 +145,24 @@ class SourceLog:
 
     @property
     def labels(self) -> tuple[str, ...]:
-        return tuple(sorted({s.label for s in self._sources}))
+        return tuple(sorted(self._sources))
 
     def add(self, label: str, text: str, *, hostile: bool = False) -> None:
-        """A tool result the agent has seen; ``hostile`` when a detector found an injection in it."""
+        """A tool result the agent has seen; ``hostile`` when a detector found an injection in it.
+
+        Past ``max_source_chars`` the session keeps what it has and reads no more text as trusted
+        context: a later value found nowhere is then judged as if it came from unread output, under
+        the label ``unread``, so the bound never turns into trust.
+        """
         body = normalise(text)
         budget = self.settings.max_source_chars - self._chars
-        if budget <= 0:
-            self._sources.pop(0)  # the oldest result leaves first
-            self._chars = sum(len(s.text) for s in self._sources)
-            budget = self.settings.max_source_chars - self._chars
-        body = body[: max(budget, 0)]
+        if len(body) > budget:
+            self._overflowed = True
+            body = body[: max(budget, 0)]
         self._chars += len(body)
         numbers = _numbers_in(body)
-        self._sources.append(_Source(label, body, numbers))
-        if hostile:
-            self._sources.append(_Source(HOSTILE_LABEL, body, numbers))
+        for name in (label, HOSTILE_LABEL) if hostile else (label,):
+            self._sources.setdefault(name, _Source(name)).add(body, numbers)
 
     def _trusted(self, atom: str | Decimal) -> bool:
         if isinstance(atom, Decimal):
@@ -150,21 +171,34 @@ class SourceLog:
 
     def _found_in(self, atom: str | Decimal) -> set[str]:
         if isinstance(atom, Decimal):
-            return {s.label for s in self._sources if atom in s.numbers}
-        return {s.label for s in self._sources if _contains(s.text, atom)}
+            found = {s.label for s in self._sources.values() if atom in s.numbers}
+        else:
+            found = {s.label for s in self._sources.values() if _contains(s.text, atom)}
+        if not found and self._overflowed:
+            found.add(UNREAD_LABEL)
+        return found
 
     def provenance(self, arguments: Mapping[str, Any], extra_trusted: Iterable[str] = ()) -> Provenance:
         """The untrusted arguments of a call, with the sources their values could have come from."""
         trusted_extra = {normalise(t) for t in extra_trusted}
         tainted: list[TaintedArgument] = []
+        from_user: list[str] = []
         for name, value in arguments.items():
             sources: set[str] = set()
+            found = asked = 0
             for n, atom in enumerate(atoms(value, self.settings)):
                 if n >= self.settings.max_atoms_per_argument:
+                    sources.add(UNREAD_LABEL)  # not every part was looked at: not vouched for
                     break
-                if self._trusted(atom) or (isinstance(atom, str) and atom in trusted_extra):
+                found += 1
+                if self._trusted(atom):
+                    asked += 1
+                    continue
+                if isinstance(atom, str) and atom in trusted_extra:
                     continue
                 sources |= self._found_in(atom)
             if sources:
-                tainted.append(TaintedArgument(argument=name, sources=tuple(sorted(sources))))
-        return Provenance(untrusted=tuple(tainted), labels=self.labels)
+                tainted.append(TaintedArgument(argument=_policy_name(name), sources=tuple(sorted(sources))))
+            elif found and asked == found and _ARGUMENT.match(name):
+                from_user.append(name)
+        return Provenance(untrusted=tuple(tainted), labels=self.labels, from_user=tuple(from_user))

@@ -49,13 +49,15 @@ def _event(kind: str, subject: str, actor: str, payload: dict[str, Any], clock: 
     return ActionEvent(kind=kind, subject=subject, actor=actor, data=payload, time=clock.now())
 
 
+_PUT = insert(ledger_outbox).returning(ledger_outbox.c.id)  # compiled once, reused for every event
+
+
 class OutboxStore(SqlStore):
     store_name = "ledger outbox"
 
     def put(self, event: bytes, clock: Clock) -> int:
         with self.transaction() as conn:
-            query = insert(ledger_outbox).values(event=event, created_at=clock.now())
-            return int(conn.execute(query.returning(ledger_outbox.c.id)).scalar_one())
+            return int(conn.execute(_PUT, {"event": event, "created_at": clock.now()}).scalar_one())
 
     def take(self, limit: int) -> list[tuple[int, bytes]]:
         with self.reading() as conn:

@@ -21,7 +21,7 @@ from typing import Any
 
 from cedarpy import pst
 
-from agentgov.policy.model import DecisionClass, Effect
+from agentgov.policy.model import HOSTILE_SOURCE, DecisionClass, Effect
 
 __all__ = ["CALL_TIME", "AnnotationError", "PolicyMeta", "clause_reads", "context_reads", "read_policy"]
 
@@ -93,6 +93,12 @@ def read_policy(template: pst.Template, fallback_id: str) -> PolicyMeta:
     if reason is not None and not 0 < len(reason) <= 500:
         raise AnnotationError("@reason is 1 to 500 characters", "reason")
     trusted = notes.get("trusted_sources")
+    if trusted and HOSTILE_SOURCE in _words(trusted, _LABEL, "trusted_sources"):
+        raise AnnotationError(
+            f"@trusted_sources may not name {HOSTILE_SOURCE!r}: a value an injected instruction planted "
+            "is never trusted",
+            "trusted_sources",
+        )
     return PolicyMeta(
         id=pid,
         effect=effect,

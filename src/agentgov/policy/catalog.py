@@ -46,7 +46,7 @@ entity Agent;
 entity Server;
 entity Venue enum ["public", "private", "special"];
 type Time = { "epoch": Long, "hour": Long, "weekday": Long };
-type Provenance = { "untrusted_args": Set<String>, "sources": Set<String> };
+type Provenance = { "untrusted_args": Set<String>, "sources": Set<String>, "user_args": Set<String> };
 type GrantFacts = { "covered": Bool, "pinned": Set<String> };
 """
 

@@ -25,6 +25,8 @@ __all__ = ["SESSION_READS", "Reads", "call_context", "session_context"]
 
 Reads = Mapping[str, frozenset[str]]
 SESSION_READS: Reads = {"venue": frozenset({ALL}), "user": frozenset({ALL}), "time": frozenset({ALL})}
+# Built once: ``json.dumps`` with any option set builds a new encoder on every call.
+_to_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _entity(kind: str, eid: str) -> dict[str, Any]:
@@ -88,6 +90,7 @@ def call_context(
             wanted,
             untrusted_args=sorted({u.argument for u in prov.untrusted}),
             sources=sorted({s for u in prov.untrusted for s in u.sources}.union(prov.labels)),
+            user_args=sorted(prov.from_user),
         )
     if "data_categories" in reads:
         ctx["data_categories"] = list(request.context.data_categories)
@@ -95,4 +98,4 @@ def call_context(
         ctx["grant"] = _pick(wanted, covered=covered, pinned=sorted(pinned))
     if "args" in reads:
         ctx["args"] = _arguments(args, derived, request.action.tool, request.arguments)
-    return json.dumps(ctx, separators=(",", ":"))
+    return _to_json(ctx)

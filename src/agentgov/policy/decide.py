@@ -20,6 +20,7 @@ from agentgov.policy.fences import PolicySet
 from agentgov.policy.grant_eval import GrantMatch, GrantUsage, evaluate_grant
 from agentgov.policy.grants import Grant
 from agentgov.policy.model import (
+    HOSTILE_SOURCE,
     ActionRef,
     ActionRequest,
     Decision,
@@ -72,7 +73,10 @@ def _covering(
     why: list[str] = []
     tool, server = request.action.tool, request.action.server
     for grant in grants:
-        if not any(a.covers(tool, server) for a in grant.actions):
+        for named in grant.actions:
+            if named.covers(tool, server):
+                break
+        else:
             continue  # a grant for other actions says nothing about this one
         found = evaluate_grant(grant, request, usage.get(grant.id))
         if found.covered:
@@ -108,14 +112,26 @@ def _asks(facts: _Facts, cls: DecisionClass) -> list[str]:
         for m in (*facts.forbids, *facts.permits)
         if m.outcome is Effect.ASK
     ]
+    provenance = facts.request.context.provenance
+    pinned = facts.grant.pinned if facts.grant else frozenset()
     if facts.kind is not ToolKind.READ_ONLY:  # provenance: untrusted values do not drive side effects
-        pinned = facts.grant.pinned if facts.grant else frozenset()
-        for taint in facts.request.context.provenance.untrusted:
+        if HOSTILE_SOURCE in provenance.labels:  # Art. 10: the session was steered at; the user decides
+            ask.append(
+                "this session read a tool result carrying an injected instruction: "
+                "its actions need the user's approval"
+            )
+        for taint in provenance.untrusted:
             if taint.argument not in pinned and not facts.trusted.issuperset(taint.sources):
                 ask.append(
                     f"argument {taint.argument!r} came from untrusted tool output "
                     f"({', '.join(taint.sources)}), not from the user"
                 )
+    else:  # even a read leaks what it is given (a URL, a query) when an injection chose the value
+        ask += [
+            f"argument {taint.argument!r} was planted by an injected instruction ({', '.join(taint.sources)})"
+            for taint in provenance.untrusted
+            if HOSTILE_SOURCE in taint.sources and taint.argument not in pinned
+        ]
     if cls is DecisionClass.USER_AUTHORIZED and facts.grant is None:
         ask.append(f"no live grant covers {action} with these arguments")
         ask += facts.refusals
@@ -141,10 +157,7 @@ def _combine(facts: _Facts) -> Decision:
     if redact:
         obligations.append(Obligation(kind=ObligationKind.REDACT, fields=redact))
     if ask:
-        user_only = cls is DecisionClass.USER_ONLY
-        obligations.append(
-            Obligation(kind=ObligationKind.USER_APPROVAL if user_only else ObligationKind.APPROVAL)
-        )
+        obligations.append(_USER_APPROVAL if cls is DecisionClass.USER_ONLY else _APPROVAL)
         effect, reasons = Effect.ASK, ask
     else:
         obligations.append(_NOTIFY)  # Art. 6: the user knows, and may review and reverse

@@ -53,6 +53,7 @@ class _Slice:
     reads: Mapping[str, frozenset[str]]
     args: tuple[tuple[str, ArgType], ...]
     derived: tuple[tuple[str, DerivedSpec], ...]
+    unmet: CedarMatch  # the match when Cedar finds no other policy satisfied and no error
 
 
 _UNDECLARED = ""  # the slice key shared by every tool no pack declares
@@ -110,6 +111,7 @@ class PolicySet:
         self.digest = loaded.digest
         self.metas: Mapping[str, PolicyMeta] = loaded.metas
         self.catalog = loaded.catalog
+        self._entities = loaded.entities
         self._visibility = _visibility_set(loaded)
         self._slices: dict[str, _Slice] = {}
         self._rank = {pid: i for i, pid in enumerate(loaded.templates)}
@@ -144,13 +146,15 @@ class PolicySet:
             reads = {key: frozenset({ALL}) for key in ("venue", "user", "time", *CALL_TIME)}
         wanted = reads.get("args", frozenset())
         every = ALL in wanted
+        met = tuple(self.metas[pid] for pid in always)  # in load order, as ``match`` reports them
         return _Slice(
-            always=tuple(self.metas[pid] for pid in always),
+            always=met,
             engine=engine,
             order=tuple(templates),
             reads=reads,
             args=tuple((a, t) for a, t in (spec.arguments.items() if spec else ()) if every or a in wanted),
             derived=tuple((d, s) for d, s in (spec.derived.items() if spec else ()) if every or d in wanted),
+            unmet=CedarMatch(met, (), ()),
         )
 
     @classmethod
@@ -205,7 +209,7 @@ class PolicySet:
         action = request.action
         cut = self._slice(action.tool)
         if cut.engine is None:
-            return CedarMatch(cut.always, (), ())
+            return cut.unmet
         cedar_request = {
             "principal": {"type": "Agent", "id": request.agent_id},
             "action": {"type": "Action", "id": action.tool},
@@ -214,22 +218,22 @@ class PolicySet:
                 cut.reads, cut.args, cut.derived, request, covered=grant_covered, pinned=pinned
             ),
         }
-        result = cedarpy.is_authorized(cedar_request, cut.engine, self._loaded.entities)
-        diagnostics = result.diagnostics
+        diagnostics = cedarpy.is_authorized(cedar_request, cut.engine, self._entities).diagnostics
+        reasons, errors = diagnostics.reasons, diagnostics.errors
+        if not reasons and not errors:
+            return cut.unmet
         by_annotation = diagnostics.id_annotations_by_reason
-        satisfied = [
-            self.metas[p] for r in diagnostics.reasons if (p := by_annotation.get(r, r)) in self.metas
-        ]
+        satisfied = [self.metas[p] for r in reasons if (p := by_annotation.get(r, r)) in self.metas]
         failed: list[PolicyMeta] = []
         engine: list[str] = []
-        for error in diagnostics.errors:
+        for error in errors:
             m = _ERROR_POLICY.search(error)
             pid = self._policy_id(cut, m.group(1)) if m else None
             if pid is None:
                 engine.append(error)
             else:
                 failed.append(self.metas[pid])
-        if len(satisfied) != len(diagnostics.reasons):
+        if len(satisfied) != len(reasons):
             engine.append("Cedar reported a policy this set does not hold")
         # Cedar reports in no fixed order; decisions list policies in load order, whatever the process.
         everything = sorted((*cut.always, *satisfied), key=self._ranked)

@@ -20,6 +20,7 @@ from agentgov.core.digest import DIGEST_PATTERN
 from agentgov.errors import InvalidInput
 
 __all__ = [
+    "HOSTILE_SOURCE",
     "ActionRef",
     "ActionRequest",
     "Decision",
@@ -36,6 +37,9 @@ __all__ = [
 ]
 
 UtcDatetime = Annotated[datetime, AfterValidator(ensure_utc)]
+# The provenance label of a tool result in which a detector found an injected instruction. No policy may
+# declare it trusted (``analysis``); a session that carries it asks before every side effect.
+HOSTILE_SOURCE = "injection"
 PrincipalId = Annotated[str, Field(pattern=r"^\S{1,256}$")]
 # MCP tool names: letters, digits, "_", "-", "." and "/". No ":" so that tool names never collide with
 # the action groups of the packs, which always contain one ("payments:transfer").
@@ -121,10 +125,16 @@ class TaintedArgument(_Model):
 
 
 class Provenance(_Model):
-    """The session's provenance facts, computed by the guard before the decision."""
+    """The session's provenance facts, computed by the guard before the decision.
+
+    ``from_user`` names the arguments whose every value the user wrote in their own request for this
+    session: a fence that asks "unless the user says so" may count the request as the user saying so
+    (a recipient, a participant, a destination the user named).
+    """
 
     untrusted: tuple[TaintedArgument, ...] = Field(default=(), max_length=256)
     labels: tuple[Label, ...] = Field(default=(), max_length=256, description="every source seen")
+    from_user: tuple[ArgumentName, ...] = Field(default=(), max_length=256)
 
 
 class RequestContext(_Model):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -72,6 +72,20 @@ def _upsert(conn: Connection) -> Any:
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
+_INSERT_DECISION = insert(decisions)
+# Built once: the hot path of every decision only binds its three values.
+_LIVE_GRANTS = (
+    select(grants.c.id, grants.c.canonical, grants.c.digest)
+    .where(
+        grants.c.grantor == bindparam("grantor"),
+        grants.c.agent_id == bindparam("agent_id"),
+        grants.c.revoked_at.is_(None),
+        grants.c.expires_at > bindparam("at", type_=grants.c.expires_at.type),
+    )
+    .order_by(grants.c.created_at, grants.c.id)
+)
+
+
 class AuthorityStore(SqlStore):
     store_name = "authority"
 
@@ -104,18 +118,9 @@ class AuthorityStore(SqlStore):
     def live_grants(self, grantor: str, agent_id: str, at: datetime) -> list[RowMapping]:
         """Unrevoked, unexpired grants of one user to one agent: read at each decision, never cached,
         so that a revocation takes effect on the very next decision."""
-        query = (
-            select(grants.c.id, grants.c.canonical, grants.c.digest)
-            .where(
-                grants.c.grantor == grantor,
-                grants.c.agent_id == agent_id,
-                grants.c.revoked_at.is_(None),
-                grants.c.expires_at > at,
-            )
-            .order_by(grants.c.created_at, grants.c.id)
-        )
         with self.reading() as conn:
-            return list(conn.execute(query).mappings())
+            params = {"grantor": grantor, "agent_id": agent_id, "at": at}
+            return list(conn.execute(_LIVE_GRANTS, params).mappings())
 
     def revoke_grant(self, grant_id: str, at: datetime, by: str, reason: str) -> bool:
         with self.transaction() as conn:
@@ -207,7 +212,7 @@ class AuthorityStore(SqlStore):
 
     def insert_decision(self, row: Mapping[str, Any]) -> None:
         with self.transaction() as conn:
-            conn.execute(insert(decisions).values(**row))
+            conn.execute(_INSERT_DECISION, dict(row))  # one compiled statement for every decision
 
     def get_decision(self, decision_id: str) -> RowMapping | None:
         with self.reading() as conn:

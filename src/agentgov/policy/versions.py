@@ -8,6 +8,7 @@ Built sets are cached by digest: parsing and validating Cedar costs milliseconds
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from enum import StrEnum
@@ -75,6 +76,7 @@ class PolicyVersions:
         default_deployment: str = "default",
         cache_size: int = 8,
         max_page_size: int = 100,
+        deployment_ttl_s: float = 1.0,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -84,6 +86,10 @@ class PolicyVersions:
         self._max_page = max_page_size
         self._sets: OrderedDict[str, PolicySet] = OrderedDict()
         self._lock = threading.Lock()
+        # Which version a deployment runs is read at most once a second per process: an activation
+        # made elsewhere (the CLI, another replica) applies within that second; one made here, at once.
+        self._deployment_ttl_s = deployment_ttl_s
+        self._deployments: dict[str, tuple[float, Any]] = {}
 
     def validate(self, source: PolicySource) -> dict[str, Any]:
         """Check a policy set without storing it; InvalidPolicy says where it is wrong."""
@@ -133,6 +139,8 @@ class PolicyVersions:
             raise NotFound(f"no policy set {digest!r}: load it first")
         self.policy_set(digest)  # it must rebuild before it may decide
         self.store.set_deployment(name, digest, mode.value, self.clock.now(), who.actor)
+        with self._lock:
+            self._deployments.pop(name, None)
         payload = {"deployment": name, "digest": digest, "mode": mode.value}
         self.recorder.record("authority.policy.activated", name, who.actor, payload)
         row = self.store.deployment(name)
@@ -147,7 +155,15 @@ class PolicyVersions:
     def active(self, deployment: str | None) -> tuple[str, PolicySet | None, bool]:
         """(deployment name, its active set or None, whether it runs in shadow mode)."""
         name = deployment or self.default_deployment
-        row = self.store.deployment(name)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._deployments.get(name)
+        if cached is not None and now - cached[0] < self._deployment_ttl_s:
+            row = cached[1]
+        else:
+            row = self.store.deployment(name)
+            with self._lock:
+                self._deployments[name] = (now, row)
         if row is None:
             return name, None, False  # no policy: evaluate denies everything
         return name, self.policy_set(row["digest"]), row["mode"] == PolicyMode.SHADOW.value
