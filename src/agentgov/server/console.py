@@ -1,95 +1,29 @@
-"""The web console: server-rendered pages in Chinese and English over the same services as the API."""
+"""The web console: server-rendered pages in Chinese and English over the same services as the API.
+
+The registry pages are here; signing in is in :mod:`console_auth`, the user's approvals and feed in
+:mod:`console_approvals`, the templates and their words in :mod:`console_render`. This router includes
+them all.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from agentgov.errors import AgentGovError
 from agentgov.registry.lifecycle import AgentStatus
 from agentgov.registry.search import SearchQuery
+from agentgov.server import console_approvals, console_auth
+from agentgov.server.console_render import render
 from agentgov.server.deps import Services, services
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-_env = Environment(
-    loader=FileSystemLoader(Path(__file__).with_name("templates")),
-    autoescape=select_autoescape(["html"]),
-    auto_reload=False,
-)
-
-TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "agentgov registry",
-        "search": "Search",
-        "placeholder": "name, skill, description… (中文 too)",
-        "any_protocol": "any protocol",
-        "any_domain": "any domain",
-        "agents": "Agents",
-        "status": "Status",
-        "version": "Version",
-        "deployment": "Deployment",
-        "matched": "Matched",
-        "none": "No agents match.",
-        "more": "Next page",
-        "declaration": "Declaration",
-        "history": "Lifecycle",
-        "versions": "Versions",
-        "certified": "certified",
-        "back": "Back to the registry",
-        "api": "API documentation",
-        "other_lang": "中文",
-    },
-    "zh": {
-        "title": "agentgov 智能体注册平台",
-        "search": "搜索",
-        "placeholder": "名称、技能、描述…",
-        "any_protocol": "全部协议",
-        "any_domain": "全部领域",
-        "agents": "智能体",
-        "status": "状态",
-        "version": "版本",
-        "deployment": "部署方式",
-        "matched": "匹配字段",
-        "none": "没有匹配的智能体。",
-        "more": "下一页",
-        "declaration": "能力声明",
-        "history": "生命周期",
-        "versions": "版本",
-        "certified": "已认证",
-        "back": "返回注册平台",
-        "api": "接口文档",
-        "other_lang": "English",
-    },
-}
-STATUS_ZH = {
-    "filed": "已提交",
-    "under_review": "审核中",
-    "registered": "已登记",
-    "suspended": "已暂停",
-    "deprecated": "已弃用",
-    "retired": "已退役",
-    "withdrawn": "已撤回",
-    "recalled": "已召回",
-}
-
-
-def _render(name: str, lang: str, **context: Any) -> HTMLResponse:
-    lang = lang if lang in TEXT else "zh"
-    other = "en" if lang == "zh" else "zh"
-
-    def status_label(status: str) -> str:
-        return STATUS_ZH.get(status, status) if lang == "zh" else status.replace("_", " ")
-
-    html = _env.get_template(name).render(
-        t=TEXT[lang], lang=lang, other=other, status_label=status_label, **context
-    )
-    return HTMLResponse(html)
+router.include_router(console_auth.router)
+router.include_router(console_approvals.router)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -111,7 +45,7 @@ def home(
         items, next_cursor = result.items, result.next_cursor
     except AgentGovError as exc:
         error = exc.detail
-    return _render(
+    return render(
         "home.html",
         lang,
         q=q,
@@ -138,7 +72,7 @@ def home(
 @router.get("/console/agents/{agent_id:path}", response_class=HTMLResponse)
 def agent_page(agent_id: str, svc: Annotated[Services, Depends(services)], lang: str = "zh") -> HTMLResponse:
     record = svc.registry.get_agent(None, agent_id)
-    return _render(
+    return render(
         "agent.html",
         lang,
         agent=record.model_dump(mode="json"),
