@@ -11,6 +11,8 @@ events again: the record may hold a duplicate of an action event, never lose one
 no ``follows`` link, so a duplicate does not break the verifier's chains.
 
 Both recorders implement the authority's ``Recorder`` port: ``record(kind, subject, actor, payload)``.
+The outbox recorder also writes an event in a caller's transaction on the same database
+(``TransactionalRecorder``): a decision's row and its event then commit together, in one commit.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from agentgov.core.clock import Clock
 from agentgov.db.store import SqlStore
@@ -57,7 +60,14 @@ class OutboxStore(SqlStore):
 
     def put(self, event: bytes, clock: Clock) -> int:
         with self.transaction() as conn:
+            return self.put_in(conn, event, clock)
+
+    def put_in(self, conn: Connection, event: bytes, clock: Clock) -> int:
+        """The event in the caller's transaction on this store's database: durable once it commits."""
+        try:
             return int(conn.execute(_PUT, {"event": event, "created_at": clock.now()}).scalar_one())
+        except SQLAlchemyError as exc:
+            raise Unavailable(f"{self.store_name} store failed: {exc.__class__.__name__}") from exc
 
     def take(self, limit: int) -> list[tuple[int, bytes]]:
         with self.reading() as conn:
@@ -97,6 +107,15 @@ class OutboxRecorder:
 
     def record(self, kind: str, subject: str, actor: str, payload: dict[str, Any]) -> int | None:
         self.store.put(_event(kind, subject, actor, payload, self.clock).payload(), self.clock)
+        return None
+
+    def joins(self, engine: Engine) -> bool:
+        return engine is self.store.engine
+
+    def record_in(
+        self, conn: Connection, kind: str, subject: str, actor: str, payload: dict[str, Any]
+    ) -> int | None:
+        self.store.put_in(conn, _event(kind, subject, actor, payload, self.clock).payload(), self.clock)
         return None
 
 
@@ -160,6 +179,8 @@ class OutboxDrain:
 
     def _run(self) -> None:
         while not self._stop.wait(self.settings.drain_interval_s):
+            if not self.ledger.started:  # the writer closed: nothing to drain into, ever again
+                return
             try:
                 self.drain_once()
             except AgentGovError as exc:  # the database or the writer is down: try again next time

@@ -226,7 +226,7 @@ class PendingSweep:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        while True:
+        while getattr(self.recorder.log, "started", True):  # ends with the ledger writer
             try:
                 self.recorder.record_pending()
             except AgentGovError as exc:  # the ledger or the database is down: try again next time
