@@ -52,13 +52,14 @@ async def through_gateway(
     elicitation_callback: ElicitationFnT | None = None,
     message_handler: MessageHandlerFnT | None = None,
     initialize: bool = True,
+    identity: Identity = IDENTITY,
 ) -> AsyncIterator[ClientSession]:
     """An initialised SDK client session whose server is the gateway in front of ``upstream``."""
     serve = partial(
         serve_streams,
         upstream=upstream,
         gate=gate,
-        identity=IDENTITY,
+        identity=identity,
         store=store if store is not None else MemoryPinStore(),
         settings=settings or GatewaySettings(ask_wait_s=0.0),
     )

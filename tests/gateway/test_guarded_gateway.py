@@ -1,0 +1,109 @@
+"""The gateway with the real guard in front of it (not a scripted gate): registry status at runtime,
+a block seen by the SDK client as a tool error, an approval round trip, everything on the record."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import anyio
+import pytest
+from mcp.types import CallToolResult, TextContent
+from sqlalchemy import Engine
+
+from agentgov.core.clock import FixedClock
+from agentgov.gateway import Identity
+from agentgov.gateway.guard_gate import GuardGate
+from agentgov.guard import GuardRuntime, open_guard
+from agentgov.guard.status import StatusSettings
+from agentgov.identity.apikeys import Principal, Role
+from agentgov.policy.store import MemoryRecorder
+from agentgov.policy.versions import PolicyMode, PolicySource
+from agentgov.registry.service import RegistryService
+from agentgov.registry.store import RegistryStore
+from tests.conftest import REGISTRAR
+from tests.gateway.harness import memory_upstream, through_gateway
+from tests.gateway.servers import ToyServer
+from tests.guard.conftest import AGENT, register_agent
+
+pytestmark = pytest.mark.anyio
+
+ADMIN = Principal(key_id="t-admin", role=Role.ADMIN)
+ALICE = Principal(key_id="t-alice", role=Role.USER, subject="alice")
+WHO = Identity(agent_id=AGENT, user_id="alice", task="say hello")
+TOY_PACK = {
+    "name": "toy",
+    "tools": {
+        "echo": {"kind": "read_only", "groups": ["toy:read"]},
+        "delete_everything": {"kind": "side_effect", "arguments": {"confirm": "Bool"}},
+    },
+    "policies": (
+        '@id("toy.read")\n@decision_class("autonomous")\n'
+        'permit (principal, action in Action::"toy:read", resource);'
+    ),
+}
+
+
+@pytest.fixture
+def recorder() -> MemoryRecorder:
+    return MemoryRecorder()
+
+
+@pytest.fixture
+def runtime(engine: Engine, clock: FixedClock, recorder: MemoryRecorder) -> Iterator[GuardRuntime]:
+    register_agent(engine, clock)
+    rt = open_guard(engine, clock, recorder, status_settings=StatusSettings(poll_s=0.1))
+    policies = rt.services.authority.policies
+    digest = policies.load(ADMIN, PolicySource.model_validate({"packs": ["baseline"], "extra": [TOY_PACK]}))
+    policies.activate(ADMIN, digest["digest"], PolicyMode.ENFORCE)
+    yield rt
+    rt.close()
+
+
+def _text(result: CallToolResult) -> str:
+    return "\n".join(c.text for c in result.content if isinstance(c, TextContent))
+
+
+async def test_a_recalled_agent_is_refused_by_a_running_gateway_within_two_seconds(
+    engine: Engine, clock: FixedClock, runtime: GuardRuntime
+) -> None:
+    toy = ToyServer()
+    async with through_gateway(memory_upstream(toy), GuardGate(runtime.guard), identity=WHO) as client:
+        first = await client.call_tool("echo", {"message": "hello there"})
+        assert not first.is_error, _text(first)
+
+        registry = RegistryService(RegistryStore(engine), clock)
+        await anyio.to_thread.run_sync(lambda: registry.move(REGISTRAR, AGENT, "recall", reason="fraud"))
+        changed = time.monotonic()
+        result = first
+        while time.monotonic() - changed < 2.0:
+            result = await client.call_tool("echo", {"message": "hello again"})
+            if result.is_error:
+                break
+            await anyio.sleep(0.02)
+        assert result.is_error
+        assert "recalled" in _text(result)
+        assert time.monotonic() - changed < 2.0
+    assert [name for name, _ in toy.calls].count("echo") >= 1
+
+
+async def test_a_side_effect_without_a_grant_comes_back_as_a_tool_error_and_runs_once_approved(
+    runtime: GuardRuntime, recorder: MemoryRecorder
+) -> None:
+    toy = ToyServer()
+    async with through_gateway(memory_upstream(toy), GuardGate(runtime.guard), identity=WHO) as client:
+        asked = await client.call_tool("delete_everything", {"confirm": True})
+        assert asked.is_error
+        assert "no live grant covers" in _text(asked)
+        approval = (asked.meta or {})["dev.agentgov/gateway"]["approval_id"]
+        assert toy.calls == []
+
+        await anyio.to_thread.run_sync(lambda: runtime.services.approvals.approve(ALICE, approval))
+        ran = await client.call_tool("delete_everything", {"confirm": True})
+        assert not ran.is_error, _text(ran)
+        again = await client.call_tool("delete_everything", {"confirm": True})
+        assert again.is_error  # approved once, ran once
+    assert [name for name, _ in toy.calls] == ["delete_everything"]
+    kinds = recorder.kinds()
+    assert kinds.count("authority.decision") >= 3  # every check, the waits of the asks included
+    assert kinds.count("approval.used") == 1
