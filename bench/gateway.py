@@ -4,26 +4,29 @@
 
     python -m bench.gateway [--n 2000] [--warmup 200] [--concurrency 8]
 
-One run, one SDK client process (this one), one Python stdio MCP server with a trivial ``echo`` tool.
-Two sessions are opened side by side: one straight to the server, one to the stdio gateway (its own
-process) in front of another copy of the same server. Calls alternate between them, one at a time, so
-that both paths see the same machine load. Then a burst of calls through the gateway with
-``--concurrency`` calls in flight measures ``calls_per_s``.
+One SDK client process (this one); on each path, its own copy of a Python stdio MCP server with a
+trivial ``echo`` tool; each gateway in its own process. Three sessions side by side, calls one at a
+time and alternating between them, each path taking each place in the round in turn, so that all see
+the same machine load:
 
-Three sessions side by side, calls alternating between them so all see the same machine load:
-straight to the server; through the gateway with the real guard (``gateway_*``), exactly as
-``agentgov gateway stdio`` runs it: a migrated SQLite store with the agent registered, the baseline
-pack plus a pack declaring ``echo`` a side effect, the user's grant covering it, registry status,
-detectors on arguments and result, provenance, the Cedar decision, and the decision committed to the
-ledger outbox before the call proceeds; and through the gateway with :class:`UnsafeAllowAllGate`
-(``transport_*``), which decides nothing and isolates the MCP transport's own cost. Tools are pinned
-on first use and checked on every call on both gateway paths.
+- straight to the server (``direct_*``);
+- through the gateway with the real guard (``gateway_*``), exactly as ``agentgov gateway stdio`` runs
+  it: a migrated SQLite store with the agent registered, the baseline pack plus a pack declaring
+  ``echo`` a side effect, the user's grant covering it, registry status, detectors on arguments and
+  result, provenance, the Cedar decision, and the decision committed to the ledger outbox before the
+  call proceeds;
+- through the gateway with :class:`UnsafeAllowAllGate` (``transport_*``), which decides nothing and
+  isolates the MCP transport's own cost.
+
+Tools are pinned on first use and checked on every call on both gateway paths. Then a burst of calls
+through the guard gateway with ``--concurrency`` calls in flight measures ``calls_per_s``.
 
 ``added_*`` are the gateway percentiles minus the direct ones; on a machine shared with other work they
-grow with its load, ``gateway_cpu_ms_per_call`` (the gateway process's CPU time per call) much less.
-``gateway_rss_mb`` is the gateway process's peak resident set (``VmHWM`` in ``/proc/<pid>/status``).
-Targets: added p50 <= 2 ms, added p99 <= 10 ms, gateway RSS <= 200 MB. The last stdout line is one
-JSON object.
+grow with its load, ``gateway_cpu_ms_per_call`` (the gateway process's CPU time per call) much less;
+``transport_cpu_ms_per_call`` is the same for the allow-all gateway, so their difference is the guard's
+own CPU time per call. ``gateway_rss_mb`` is the gateway process's peak resident set (``VmHWM`` in
+``/proc/<pid>/status``). Targets: added p50 <= 2 ms, added p99 <= 10 ms, gateway RSS <= 200 MB. The
+last stdout line is one JSON object.
 """
 
 from __future__ import annotations
@@ -278,15 +281,17 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             await _call(bare, i)
         progress(f"{args.n} calls on each path, alternating")
         pid = int((workdir / "guard.pid").read_text())
-        direct_ms: list[float] = []
-        gateway_ms: list[float] = []
-        transport_ms: list[float] = []
-        cpu_before = _cpu_s(pid)
+        bare_pid = int((workdir / "allow.pid").read_text())
+        samples: dict[str, list[float]] = {"direct": [], "gateway": [], "transport": []}
+        paths = [("direct", direct), ("gateway", through), ("transport", bare)]
+        cpu_before = _cpu_s(pid), _cpu_s(bare_pid)
         for i in range(args.n):
-            direct_ms.append(await _call(direct, i))
-            gateway_ms.append(await _call(through, i))
-            transport_ms.append(await _call(bare, i))
-        gateway_cpu_ms = (_cpu_s(pid) - cpu_before) * 1000 / args.n
+            # Each path takes each place in turn: none always runs right after another's call.
+            for name, session in paths[i % 3 :] + paths[: i % 3]:
+                samples[name].append(await _call(session, i))
+        gateway_cpu_ms = (_cpu_s(pid) - cpu_before[0]) * 1000 / args.n
+        transport_cpu_ms = (_cpu_s(bare_pid) - cpu_before[1]) * 1000 / args.n
+        direct_ms, gateway_ms, transport_ms = samples["direct"], samples["gateway"], samples["transport"]
         progress(f"burst: {args.n} calls through the gateway, {args.concurrency} in flight")
         per_task = max(1, args.n // args.concurrency)
         started = time.perf_counter()
@@ -319,6 +324,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "gateway_rss_mb": rss,
         "transport_p50_ms": p(transport_ms, 50),
         "transport_p99_ms": p(transport_ms, 99),
+        "transport_cpu_ms_per_call": round(transport_cpu_ms, 3),
         "gate": "the guard (agentgov gateway stdio); transport_*: UnsafeAllowAllGate",
     }
 

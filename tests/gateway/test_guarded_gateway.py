@@ -3,8 +3,10 @@ a block seen by the SDK client as a tool error, an approval round trip, everythi
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import anyio
 import pytest
@@ -14,7 +16,7 @@ from sqlalchemy import Engine
 from agentgov.core.clock import FixedClock
 from agentgov.gateway import Identity
 from agentgov.gateway.guard_gate import GuardGate
-from agentgov.guard import GuardRuntime, open_guard
+from agentgov.guard import CallCheck, GuardRuntime, open_guard
 from agentgov.guard.status import StatusSettings
 from agentgov.identity.apikeys import Principal, Role
 from agentgov.policy.store import MemoryRecorder
@@ -107,3 +109,29 @@ async def test_a_side_effect_without_a_grant_comes_back_as_a_tool_error_and_runs
     kinds = recorder.kinds()
     assert kinds.count("authority.decision") >= 3  # every check, the waits of the asks included
     assert kinds.count("approval.used") == 1
+
+
+async def test_checks_leave_the_event_loop_while_the_gateway_serves_several_sessions(
+    engine: Engine, runtime: GuardRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One session over SQLite is checked on the loop; with several (the HTTP gateway), or a store across
+    the network, a check waiting on the store must not hold up the other sessions' traffic."""
+    guard = runtime.guard
+    seen: list[bool] = []
+    check_call = guard.check_call
+    loop_thread = threading.get_ident()
+
+    def spy(*args: Any, **kwargs: Any) -> CallCheck:
+        seen.append(threading.get_ident() == loop_thread)
+        return check_call(*args, **kwargs)
+
+    monkeypatch.setattr(guard, "check_call", spy)
+    gate = GuardGate(guard)
+    first = await gate.open_session(agent_id=AGENT, user_id="alice", task="say hello")
+    assert (await gate.check_call(first, "toy", "echo", {"message": "one"})).action == "allow"
+    second = await gate.open_session(agent_id=AGENT, user_id="alice", task="say hello")
+    assert (await gate.check_call(second, "toy", "echo", {"message": "two"})).action == "allow"
+    await gate.close_session(second)
+    assert (await gate.check_call(first, "toy", "echo", {"message": "three"})).action == "allow"
+    local = engine.dialect.name == "sqlite"
+    assert seen == [local, False, local]

@@ -4,6 +4,7 @@ approval, record; fail closed at every step."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -12,13 +13,14 @@ from sqlalchemy import Engine
 from agentgov.core.clock import FixedClock
 from agentgov.detect.model import Finding, Where
 from agentgov.detect.registry import DetectorSet
+from agentgov.errors import Unavailable
 from agentgov.guard import GuardRuntime, ToolRefused, guarded, open_guard
 from agentgov.guard.status import StatusSettings
 from agentgov.identity.apikeys import Principal, Role
 from agentgov.ledger.entries import ActionEvent, parse_event
-from agentgov.ledger.outbox import LedgerRecorder
+from agentgov.ledger.outbox import LedgerRecorder, OutboxRecorder, OutboxStore
 from agentgov.ledger.service import LedgerService, LedgerSettings
-from agentgov.policy.store import MemoryRecorder
+from agentgov.policy.store import DecisionUnit, MemoryRecorder
 from agentgov.registry.service import RegistryService
 from agentgov.registry.store import RegistryStore
 from tests.conftest import REGISTRAR
@@ -190,3 +192,41 @@ def test_the_guard_with_the_record_puts_each_decision_on_the_ledger_before_retur
     finally:
         recorded.close()
         ledger.close()
+
+
+def test_a_decision_and_its_event_are_committed_together_before_the_call_may_run(
+    engine: Engine, clock: FixedClock, runtime: GuardRuntime
+) -> None:
+    outbox = OutboxStore(engine)
+    recorded = open_guard(engine, clock, OutboxRecorder(outbox, clock), watch=False)
+    try:
+        session = recorded.guard.open_session(agent_id=AGENT, user_id="alice", task="pay rent")
+        check = recorded.guard.check_call(session, "bank", "send_money", _send(120))
+        assert check.allowed, check.reasons
+        (event,) = [parse_event(payload) for _, payload in outbox.take(10)]
+        assert isinstance(event, ActionEvent)
+        assert (event.kind, event.data["decision_id"]) == ("authority.decision", check.decision_id)
+        assert check.decision_id is not None
+        assert recorded.services.authority.store.get_decision(check.decision_id) is not None
+    finally:
+        recorded.close()
+
+
+def test_a_decision_whose_row_cannot_be_stored_leaves_no_event_and_refuses_the_call(
+    engine: Engine, clock: FixedClock, runtime: GuardRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def lost(unit: DecisionUnit, row: Mapping[str, Any]) -> None:
+        raise Unavailable("authority store failed: OperationalError")
+
+    monkeypatch.setattr(DecisionUnit, "insert_decision", lost)
+    outbox = OutboxStore(engine)
+    recorded = open_guard(engine, clock, OutboxRecorder(outbox, clock), watch=False)
+    try:
+        session = recorded.guard.open_session(agent_id=AGENT, user_id="alice", task="pay rent")
+        check = recorded.guard.check_call(session, "bank", "send_money", _send(120))
+        assert not check.allowed
+        assert "cannot decide" in check.reason
+        # The refusal is on the record; a decision that never took effect is not.
+        assert [parse_event(payload).kind for _, payload in outbox.take(10)] == ["guard.call"]
+    finally:
+        recorded.close()

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, insert
 
 from agentgov.approvals.wiring import open_authority
 from agentgov.core.clock import FixedClock
+from agentgov.db import make_engine
 from agentgov.ledger.entries import ActionEvent, NoteEvent, parse_event
 from agentgov.ledger.fsck import fsck
 from agentgov.ledger.outbox import LedgerRecorder, OutboxDrain, OutboxRecorder, OutboxStore, recorder_for
@@ -95,3 +96,30 @@ def test_an_unknown_event_kind_is_refused_before_anything_is_stored(
     with pytest.raises(ValueError, match="kind"):
         OutboxRecorder(store, clock).record("made.up", "alice", "x", {})
     assert store.count() == 0
+
+
+def test_an_event_written_in_a_callers_transaction_commits_and_rolls_back_with_it(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """A decision's row and its event go in one commit: neither is ever stored without the other."""
+    store = OutboxStore(engine)
+    recorder = OutboxRecorder(store, clock)
+    assert recorder.joins(engine)
+    other = make_engine("sqlite://")  # another database: its transactions cannot carry this outbox's rows
+    assert not recorder.joins(other)
+    other.dispose()
+
+    def failing_caller() -> None:
+        with engine.begin() as conn:
+            assert recorder.record_in(conn, "authority.decision", "alice", "gateway:t", {"n": 1}) is None
+            raise RuntimeError("the caller's own write failed")
+
+    with pytest.raises(RuntimeError):
+        failing_caller()
+    assert store.count() == 0
+
+    with engine.begin() as conn:
+        recorder.record_in(conn, "authority.decision", "alice", "gateway:t", {"n": 2})
+    taken = [parse_event(event) for _, event in store.take(10)]
+    assert [e.data for e in taken if isinstance(e, ActionEvent)] == [{"n": 2}]
+    assert len(taken) == 1

@@ -5,14 +5,20 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, text
 
-from agentgov.errors import InvalidInput, NotFound
+from agentgov.errors import Conflict, InvalidInput, NotFound
+from agentgov.ledger import store_sql
 from agentgov.ledger.audit import DeletedEntry, ModifiedEntry, ReorderedEntries
+from agentgov.ledger.entries import NoteEvent, open_entry
 from agentgov.ledger.fsck import fsck
-from agentgov.ledger.merkle import InMemoryTree
+from agentgov.ledger.merkle import InMemoryTree, leaf_hash
 from agentgov.ledger.proofs import verify_consistency, verify_inclusion
 from agentgov.ledger.service import LedgerService
+from agentgov.ledger.store import Batch, Rows, TreeState
+from agentgov.ledger.store_sql import SqlLedgerStore
+from agentgov.ledger.subtrees import extend_runs
 from agentgov.ledger.tiles import TILE_WIDTH, unpack_bundle
-from tests.ledger.helpers import corrupt_node, fill, lifecycle, version
+from agentgov.ledger.writer import LedgerWriter, WriterSettings
+from tests.ledger.helpers import START, corrupt_node, fill, lifecycle, version
 
 SIZE = 300  # more than one full level-0 tile
 
@@ -139,3 +145,121 @@ def test_registry_events_link_to_the_agents_previous_event(memory_ledger: Ledger
     second = memory_ledger.record(version(agent, 2, first))
     memory_ledger.record(lifecycle(agent, "suspend", second))
     assert fsck(memory_ledger.store).size == 3
+
+
+def _notes(count: int) -> list[NoteEvent]:
+    """Notes of very different sizes, with text that is not ASCII and bytes JSON must escape."""
+    texts = ["", 'é\u0000"\\', "日本語のメモ " * 60, "x" * 4000]
+    return [
+        NoteEvent(actor="user:alice", subject=f"s-{i}", text=texts[i % len(texts)] + str(i), time=START)
+        for i in range(count)
+    ]
+
+
+@pytest.mark.parametrize("path", ["one statement per table", "chunked statements", "row by row"])
+def test_entries_and_payloads_read_back_byte_for_byte_on_every_insert_path(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    if path == "chunked statements":
+        monkeypatch.setattr(store_sql, "_MAX_STATEMENT_BYTES", 10_000)
+    if path == "row by row":
+        monkeypatch.setattr(store_sql, "_has_json_each", lambda conn: False)
+    store = SqlLedgerStore(sqlite_engine, fsync=False)
+    events = _notes(300)
+    with LedgerWriter(store, WriterSettings(max_batch=128, max_delay_s=0.001)) as writer:
+        receipts = [writer.submit(event) for event in events]
+        indexes = [receipt.result(10) for receipt in receipts]
+    assert indexes == list(range(300))
+    for entry, event in zip(store.entries(0, 300), events, strict=True):
+        assert entry.payload == event.payload()
+        view = open_entry(entry.index, entry.leaf, entry.payload, entry.salt)
+        assert (view.status, view.event) == ("ok", event)
+    assert fsck(store).size == 300
+
+
+def _batch(rows: list[tuple[int, bytes, bytes]], payloads: list[tuple[int, bytes, bytes]]) -> Batch:
+    edge: list[bytes] = []
+    runs = extend_runs(edge, 0, [leaf_hash for _, _, leaf_hash in rows])
+    return Batch(0, len(rows), tuple(edge), rows, payloads, runs)
+
+
+def test_a_batch_that_skips_an_index_is_refused(engine: Engine) -> None:
+    store = SqlLedgerStore(engine, fsync=False)
+    leaves = [b'{"index":0}', b'{"index":2}']
+    rows = [(index, leaf, leaf_hash(leaf)) for index, leaf in zip((0, 2), leaves, strict=True)]
+    session = store.open_writer()
+    try:
+        with pytest.raises(InvalidInput, match="in order"):
+            session.commit(_batch(rows, []))
+    finally:
+        session.close()
+    assert store.tree_state().size == 0
+    assert store.entries(0, 3) == []
+
+
+def test_a_salt_of_the_wrong_size_is_refused(sqlite_engine: Engine) -> None:
+    store = SqlLedgerStore(sqlite_engine, fsync=False)
+    leaf = b'{"index":0}'
+    session = store.open_writer()
+    try:
+        with pytest.raises(InvalidInput, match="salt"):
+            session.commit(_batch([(0, leaf, leaf_hash(leaf))], [(0, b"\x01" * 31, b"{}")]))
+    finally:
+        session.close()
+    assert store.tree_state().size == 0
+    assert store.entries(0, 1) == []
+
+
+def test_rows_read_as_row_tuples_whatever_the_access() -> None:
+    rows = Rows(10, [b"a", b"b", b"c"], [b"x", b"y", b"z"])
+    assert list(rows) == [(10, b"a", b"x"), (11, b"b", b"y"), (12, b"c", b"z")]
+    assert (len(rows), rows[0], rows[-1]) == (3, (10, b"a", b"x"), (12, b"c", b"z"))
+    assert rows[1:] == [(11, b"b", b"y"), (12, b"c", b"z")]
+    with pytest.raises(IndexError):
+        rows[3]
+    with pytest.raises(IndexError):
+        rows[-4]
+    with pytest.raises(InvalidInput):
+        Rows(0, [b"a"], [])
+
+
+def test_a_failed_batch_leaves_no_trace_and_the_next_one_extends_the_stored_rows(engine: Engine) -> None:
+    store = SqlLedgerStore(engine, fsync=False)
+    session = store.open_writer()
+    tree = InMemoryTree()
+    edge: list[bytes] = []
+
+    def batch(first: int, count: int, salt: bytes = b"\x02" * 32) -> Batch:
+        leaves = [f'{{"index":{i}}}'.encode() for i in range(first, first + count)]
+        hashes = [leaf_hash(leaf) for leaf in leaves]
+        trial = list(edge)
+        runs = extend_runs(trial, first, hashes)
+        return Batch(
+            first,
+            first + count,
+            tuple(trial),
+            Rows(first, leaves, hashes),
+            Rows(first, [salt] * count, [b"{}"] * count),
+            runs,
+        )
+
+    try:
+        for first, count in ((0, 5), (5, 300)):
+            good = batch(first, count)
+            if first == 5:  # the same rows, refused
+                with pytest.raises(InvalidInput):
+                    session.commit(batch(first, count, salt=b"\x02" * 31))
+                _execute(engine, "INSERT INTO ledger_entries (idx, leaf) VALUES (100, 'x')")
+                with pytest.raises(Conflict):  # refused inside the transaction: rolled back
+                    session.commit(good)
+                _execute(engine, "DELETE FROM ledger_entries WHERE idx = 100")
+            session.commit(good)
+            edge[:] = good.edge
+            for _, _, value in good.entries:
+                tree.append(value)
+    finally:
+        session.close()
+    wanted = [(level, index) for level in range(9) for index in range(305 >> level)]
+    assert store.nodes(wanted) == {address: tree.node(*address) for address in wanted}
+    assert store.tree_state() == TreeState(305, tuple(edge))
+    assert [entry.index for entry in store.entries(0, 400)] == list(range(305))

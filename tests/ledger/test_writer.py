@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -10,11 +13,21 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from agentgov.errors import Conflict, InvalidInput, Unavailable
+from agentgov.ledger.entries import (
+    SALT_SIZE,
+    PreparedEntry,
+    _leaf_time,
+    _time_text,
+    leaf_bytes,
+    leaves_from,
+    prepare,
+)
 from agentgov.ledger.merkle import CompactRange, InMemoryTree, extend_edge
 from agentgov.ledger.proofs import root_at, verify_inclusion
 from agentgov.ledger.reader import LedgerReader
 from agentgov.ledger.store import Batch, MemoryLedgerStore, TreeState, WriterSession
 from agentgov.ledger.store_sql import SqlLedgerStore
+from agentgov.ledger.subtrees import extend_runs
 from agentgov.ledger.writer import LedgerWriter, WriterSettings
 from tests.ledger.helpers import FAST, note
 
@@ -184,6 +197,119 @@ def test_extend_edge_agrees_with_compact_range(start: int, leaves: list[bytes]) 
     expected = [(n.level, n.index, n.hash) for leaf in leaves for n in compact.append(leaf)[1:]]
     assert nodes == expected
     assert tuple(edge) == compact.hashes
+
+
+@given(st.integers(0, 600), st.lists(st.binary(min_size=32, max_size=32), max_size=300))
+def test_extend_runs_agrees_with_compact_range(start: int, leaves: list[bytes]) -> None:
+    compact = CompactRange()
+    for i in range(start):
+        compact.append(i.to_bytes(32, "big"))
+    edge = list(compact.hashes)
+    runs = extend_runs(edge, start, leaves)
+    expected = {(n.level, n.index): n.hash for leaf in leaves for n in compact.append(leaf)[1:]}
+    got = {
+        (level, first + k): hashes[32 * k : 32 * k + 32]
+        for level, first, hashes in runs
+        for k in range(len(hashes) // 32)
+    }
+    assert got == expected
+    assert len({level for level, _, _ in runs}) == len(runs)  # one run per level
+    assert tuple(edge) == compact.hashes
+
+
+def test_extend_runs_refuses_an_edge_of_the_wrong_size() -> None:
+    with pytest.raises(InvalidInput, match="right-edge"):
+        extend_runs([b"\x00" * 32], 3, [b"\x01" * 32])
+
+
+def test_receipts_of_one_batch_resolve_to_consecutive_indexes_in_submission_order() -> None:
+    store = GatedStore()
+    store.gate.clear()
+    with LedgerWriter(store, WriterSettings(max_batch=4, max_delay_s=5, max_pending=8)) as writer:
+        receipts = [writer.submit(note(i)) for i in range(6)]
+        assert not any(r.done for r in receipts)
+        assert [r.index for r in receipts] == [-1] * 6
+        store.gate.set()
+        assert [r.result(10) for r in receipts] == list(range(6))
+        assert [(r.done, r.index, r.error) for r in receipts[:2]] == [(True, 0, None), (True, 1, None)]
+    assert store.sizes[0] == 4
+
+
+def test_a_submitter_over_max_pending_waits_for_room() -> None:
+    store = GatedStore()
+    store.gate.clear()
+    settings = WriterSettings(max_batch=2, max_delay_s=0, max_pending=2)
+    with LedgerWriter(store, settings) as writer:
+        first = [writer.submit(note(i)) for i in range(4)]  # two batches: one committing, one queued
+        blocked: list[int] = []
+        thread = threading.Thread(target=lambda: blocked.append(writer.append(note(4), timeout=10)))
+        thread.start()
+        thread.join(0.05)
+        assert thread.is_alive()  # held back: the queue is full
+        assert not blocked
+        store.gate.set()
+        thread.join(10)
+        assert [r.result(10) for r in first] == [0, 1, 2, 3]
+        assert blocked == [4]
+
+
+def test_a_failed_writer_fails_what_was_queued_behind_the_batch() -> None:
+    store = GatedStore()
+    store.gate.clear()
+    store.fail_next = Conflict("the stored tree is not at size 0: another writer moved it")
+    with LedgerWriter(store, WriterSettings(max_batch=1, max_delay_s=0, max_pending=4)) as writer:
+        receipts = [writer.submit(note(i)) for i in range(3)]
+        store.gate.set()
+        with pytest.raises(Conflict):
+            receipts[0].result(10)
+        for receipt in receipts[1:]:
+            with pytest.raises(Unavailable, match="stopped"):
+                receipt.result(10)
+    assert store.tree_state().size == 0
+
+
+@given(
+    st.integers(0, 2**40),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["note", "registry.version", "registry.lifecycle"]),
+            st.datetimes(timezones=st.just(UTC)),
+            st.none() | st.integers(0, 2**53 - 1),
+        ),
+        max_size=20,
+    ),
+)
+def test_bulk_leaves_are_the_leaves_of_each_entry(
+    first: int, specs: list[tuple[str, datetime, int | None]]
+) -> None:
+    entries = [
+        PreparedEntry(kind, _leaf_time(time), follows, b"{}", bytes(32), "sha256:" + "0" * 64)
+        for kind, time, follows in specs
+    ]
+    assert leaves_from(first, entries) == [
+        leaf_bytes(first + i, e.kind, e.time, e.digest, e.follows) for i, e in enumerate(entries)
+    ]
+
+
+@given(st.datetimes(timezones=st.just(UTC)) | st.datetimes(timezones=st.timezones()))
+def test_the_leaf_time_is_the_text_the_reader_checks_against(value: datetime) -> None:
+    assert _leaf_time(value) == _time_text(value.astimezone(UTC))
+
+
+def test_a_forked_child_never_reuses_the_parents_salts() -> None:
+    prepare(note(0))  # the parent's pool now holds salts
+    read_end, write_end = os.pipe()
+    child = multiprocessing.get_context("fork").Process(
+        target=lambda: os.write(write_end, prepare(note(1)).salt), daemon=True
+    )
+    child.start()
+    child.join(30)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        salt_of_child = pipe.read()
+    assert len(salt_of_child) == SALT_SIZE
+    parents = {prepare(note(2)).salt for _ in range(2000)}
+    assert salt_of_child not in parents
 
 
 def test_a_closed_writer_can_start_again_where_it_stopped() -> None:

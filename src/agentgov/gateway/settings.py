@@ -42,7 +42,8 @@ class GatewaySettings:
     # with the approval in the guard.
     argument_summary_chars: int = 600
 
-    # Streamable HTTP: request bodies over this are refused (413) before parsing.
+    # A request over this is refused before parsing: over streamable HTTP with 413; over stdio its line
+    # is dropped whole (no answer: the client's call times out), see ``pipes``.
     max_request_bytes: int = 4 * _MIB
     # A downstream HTTP session idle this long is closed, with its upstream session and guard session.
     http_session_idle_s: float = 1800.0

@@ -1,7 +1,8 @@
 """The gateway over stdio: one downstream client on the gateway's own stdin and stdout, one upstream.
 
-``agentgov gateway stdio -- <server command>`` runs :func:`serve_stdio`; tests run :func:`serve_streams`
-over the SDK's in-memory streams. The gateway session (upstream connection and guard session) opens
+``agentgov gateway stdio -- <server command>`` runs :func:`serve_stdio`, its stdin and stdout read and
+written by the event loop (:mod:`agentgov.gateway.pipes`); tests run :func:`serve_streams` over the
+SDK's in-memory streams. The gateway session (upstream connection and guard session) opens
 before the first message is read, so that a gateway that cannot reach its upstream or its guard stops
 at once with the reason on stderr; it closes when the client closes its end.
 """
@@ -12,12 +13,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from mcp.server.runner import serve_loop
-from mcp.server.stdio import stdio_server
 from mcp.shared._stream_protocols import ReadStream, WriteStream
 from mcp.shared.message import SessionMessage
 
 from agentgov.core.clock import Clock
 from agentgov.gateway.pin_store import PinStore
+from agentgov.gateway.pipes import stdio_streams
 from agentgov.gateway.port import Gate
 from agentgov.gateway.server import Context, build_server
 from agentgov.gateway.session import GatewaySession, Identity, open_session
@@ -74,6 +75,6 @@ async def serve_stdio(
         open_session(
             upstream, gate=gate, identity=identity, store=store, settings=settings, clock=clock
         ) as session,
-        stdio_server() as (read, write),
+        stdio_streams(settings.max_request_bytes) as (read, write),
     ):
         await serve_session(session, read, write)

@@ -33,6 +33,7 @@ __all__ = [
     "SALT_SIZE",
     "ActionEvent",
     "AnyEvent",
+    "EntryFields",
     "EntryView",
     "Event",
     "Leaf",
@@ -47,6 +48,7 @@ __all__ = [
     "parse_leaf",
     "payload_digest",
     "prepare",
+    "prepare_fields",
 ]
 
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -182,8 +184,11 @@ def parse_event(data: bytes | str) -> AnyEvent:
 class _SaltPool:
     """Random salts drawn from the OS in blocks: one getrandom call per 1,024 entries, not per entry.
 
-    ``deque.popleft`` and ``extend`` are atomic, so threads share the pool without a lock; two threads
-    refilling at once only draw one block too many.
+    Each salt is 32 bytes straight from the OS's CSPRNG, never derived: as unpredictable as a call
+    per entry, and unique but with probability 2**-256 per pair. ``deque.popleft`` and ``extend``
+    are atomic, so threads share the pool without a lock; two threads refilling at once only draw one
+    block too many. A forked child empties its copy: parent and child must never hand out the same
+    salts (a salt shared with a readable entry would let a guess test an erased payload).
     """
 
     _BLOCK = 1024
@@ -199,8 +204,12 @@ class _SaltPool:
             self._salts.extend(block[i : i + SALT_SIZE] for i in range(0, len(block), SALT_SIZE))
             return self._salts.popleft()
 
+    def clear(self) -> None:
+        self._salts.clear()
+
 
 _SALTS = _SaltPool()
+os.register_at_fork(after_in_child=_SALTS.clear)
 
 
 def payload_digest(salt: bytes, payload: bytes) -> str:
@@ -219,21 +228,49 @@ class PreparedEntry(NamedTuple):
     digest: str
 
 
+EntryFields = tuple[str, str, int | None, bytes, bytes, str]
+"""The fields of a :class:`PreparedEntry` in a plain tuple, as the writer queues them."""
+
+
 def prepare(event: AnyEvent, max_bytes: int = MAX_PAYLOAD_BYTES) -> PreparedEntry:
+    return PreparedEntry._make(prepare_fields(event, max_bytes))
+
+
+def prepare_fields(event: AnyEvent, max_bytes: int = MAX_PAYLOAD_BYTES) -> EntryFields:
+    """:func:`prepare` as a plain tuple, for the writer's hot path (no NamedTuple built per event)."""
     payload = event.payload()
     if len(payload) > max_bytes:
         raise PayloadTooLarge(f"ledger event is {len(payload)} bytes, over the limit of {max_bytes}")
     salt = _SALTS.take()
-    digest = "sha256:" + hashlib.sha256(salt + payload).hexdigest()
-    return PreparedEntry(
-        event.kind, _time_text(event.time), getattr(event, "follows", None), payload, salt, digest
-    )
+    digest = "sha256:" + _sha256(salt + payload).hexdigest()
+    time = event.time
+    # pydantic's own text for a UTC time: _time_text's, three times faster (a property test holds it)
+    text: str = _to_json_value(time, mode="json") if time.tzinfo is UTC else _leaf_time(time)
+    return event.kind, text, getattr(event, "follows", None), payload, salt, digest
+
+
+_sha256 = hashlib.sha256
+_to_json_value = TypeAdapter(AwareDatetime).serializer.to_python
 
 
 def _time_text(value: datetime) -> str:
     # The text pydantic writes for an aware UTC datetime (RFC 3339 with Z), identical to the payload's.
     text = value.isoformat()
     return text.removesuffix("+00:00") + "Z"
+
+
+def _leaf_time(value: datetime) -> str:
+    """The leaf's time: :func:`_time_text` of the time in UTC.
+
+    A time in another zone (an event copied without validation) is first brought to UTC, as
+    validation would have done, so that the leaf matches the payload when it is read back.
+    """
+    if value.tzinfo is None:
+        raise InvalidInput("a ledger event's time must be timezone-aware")
+    if value.tzinfo is UTC:
+        text: str = _to_json_value(value, mode="json")
+        return text
+    return _time_text(value.astimezone(UTC))
 
 
 def leaf_bytes(index: int, kind: str, time: str, digest: str, follows: int | None) -> bytes:
@@ -246,8 +283,8 @@ def leaf_bytes(index: int, kind: str, time: str, digest: str, follows: int | Non
     return f'{{{head}"index":{index},"kind":"{kind}","payload_digest":"{digest}","time":"{time}"}}'.encode()
 
 
-def leaves_from(first: int, entries: Iterable[PreparedEntry]) -> list[bytes]:
-    """The leaves of consecutive entries, the first at index ``first``: :func:`leaf_bytes` in bulk."""
+def leaves_from(first: int, entries: Iterable[EntryFields]) -> list[bytes]:
+    """The leaves of consecutive entries from index ``first``: :func:`leaf_bytes` in bulk."""
     return [
         (
             f'{{"index":{index},"kind":"{kind}","payload_digest":"{digest}","time":"{time}"}}'

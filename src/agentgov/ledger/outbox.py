@@ -52,7 +52,9 @@ def _event(kind: str, subject: str, actor: str, payload: dict[str, Any], clock: 
     return ActionEvent(kind=kind, subject=subject, actor=actor, data=payload, time=clock.now())
 
 
-_PUT = insert(ledger_outbox).returning(ledger_outbox.c.id)  # compiled once, reused for every event
+# Compiled once, reused for every event; an event joining a caller's transaction needs no id back.
+_PUT = insert(ledger_outbox).returning(ledger_outbox.c.id)
+_APPEND = insert(ledger_outbox)
 
 
 class OutboxStore(SqlStore):
@@ -60,12 +62,12 @@ class OutboxStore(SqlStore):
 
     def put(self, event: bytes, clock: Clock) -> int:
         with self.transaction() as conn:
-            return self.put_in(conn, event, clock)
+            return int(conn.execute(_PUT, {"event": event, "created_at": clock.now()}).scalar_one())
 
-    def put_in(self, conn: Connection, event: bytes, clock: Clock) -> int:
+    def put_in(self, conn: Connection, event: bytes, clock: Clock) -> None:
         """The event in the caller's transaction on this store's database: durable once it commits."""
         try:
-            return int(conn.execute(_PUT, {"event": event, "created_at": clock.now()}).scalar_one())
+            conn.execute(_APPEND, {"event": event, "created_at": clock.now()})
         except SQLAlchemyError as exc:
             raise Unavailable(f"{self.store_name} store failed: {exc.__class__.__name__}") from exc
 

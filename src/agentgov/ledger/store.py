@@ -9,17 +9,19 @@ the new right edge, atomically, and only if the tree still has the size the writ
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, overload
 
-from agentgov.errors import Conflict, NotFound
+from agentgov.errors import Conflict, InvalidInput, NotFound
+from agentgov.ledger.merkle import HASH_SIZE
 
 __all__ = [
     "Batch",
     "LedgerStore",
     "MemoryLedgerStore",
+    "Rows",
     "StoredCheckpoint",
     "StoredCosignature",
     "StoredEntry",
@@ -38,16 +40,60 @@ class TreeState:
     edge: tuple[bytes, ...] = ()
 
 
+class Rows(Sequence[tuple[int, bytes, bytes]]):
+    """Rows ``(first + i, a[i], b[i])`` kept as two columns: no tuple per row until one is read.
+
+    The writer hands its batches to the store in this form; the SQL adapter bulk-inserts the
+    columns as they are, and anything else sees an ordinary sequence of row tuples.
+    """
+
+    __slots__ = ("a", "b", "first")
+
+    def __init__(self, first: int, a: Sequence[bytes], b: Sequence[bytes]) -> None:
+        if len(a) != len(b):
+            raise InvalidInput(f"columns of {len(a)} and {len(b)} values do not make rows")
+        self.first, self.a, self.b = first, a, b
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    @overload
+    def __getitem__(self, position: int) -> tuple[int, bytes, bytes]: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> Sequence[tuple[int, bytes, bytes]]: ...
+
+    def __getitem__(
+        self, position: int | slice
+    ) -> tuple[int, bytes, bytes] | Sequence[tuple[int, bytes, bytes]]:
+        if isinstance(position, slice):
+            start, stop, step = position.indices(len(self.a))
+            return [self[i] for i in range(start, stop, step)]
+        index = position + len(self.a) if position < 0 else position
+        if not 0 <= index < len(self.a):
+            raise IndexError(f"row {position} of {len(self.a)}")
+        return (self.first + index, self.a[index], self.b[index])
+
+    def __iter__(self) -> Iterator[tuple[int, bytes, bytes]]:
+        return zip(range(self.first, self.first + len(self.a)), self.a, self.b, strict=True)
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """What one writer commit adds: rows are plain tuples so that adapters can bulk-insert them."""
+    """What one writer commit adds, as sequences of row tuples that adapters can bulk-insert.
+
+    ``entries`` hold the indexes ``old_size`` to ``new_size - 1`` in order, and so do ``payloads``
+    (the writer passes both as :class:`Rows`). ``nodes`` are runs (:data:`agentgov.ledger.subtrees.Run`):
+    ``(level >= 1, first index, hashes)``, the concatenated hashes of consecutive nodes of one level;
+    a single node is a run of one hash.
+    """
 
     old_size: int
     new_size: int
     edge: tuple[bytes, ...]
     entries: Sequence[tuple[int, bytes, bytes]]  # (index, leaf, leaf hash)
     payloads: Sequence[tuple[int, bytes, bytes]]  # (index, salt, payload)
-    nodes: Sequence[tuple[int, int, bytes]]  # (level >= 1, index, hash)
+    nodes: Sequence[tuple[int, int, bytes]]  # runs: (level >= 1, first index, hashes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +205,9 @@ class _MemoryWriter:
                 memory.entries[index] = (leaf, leaf_hash)
             for index, salt, payload in batch.payloads:
                 memory.payloads[index] = (salt, payload)
-            for level, index, value in batch.nodes:
-                memory.nodes[(level, index)] = value
+            for level, first, hashes in batch.nodes:
+                for offset in range(0, len(hashes), HASH_SIZE):
+                    memory.nodes[(level, first + offset // HASH_SIZE)] = hashes[offset : offset + HASH_SIZE]
             memory.state = TreeState(batch.new_size, batch.edge)
 
     def close(self) -> None:

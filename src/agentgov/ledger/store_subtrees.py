@@ -3,30 +3,59 @@
 Plain driver SQL: a proof must read its rows in well under a millisecond, and statement building
 would cost more than the lookup. Point lookups are OR-ed so that both backends search the primary
 key (SQLite scans the whole table for a row-value IN list).
+
+The writer's side computes a batch's new rows in Python (from a :class:`HashRowCache` of the rows
+it is still filling, so nothing is read back in the steady state) and writes each table with one
+statement on SQLite: the rows travel as one blob and a JSON array of :func:`spans` that
+``json_each`` unrolls inside SQLite, where no Python lock is held.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
+from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import Connection
 
 from agentgov.errors import Conflict, NotFound
 from agentgov.ledger.merkle import HASH_SIZE
-from agentgov.ledger.subtrees import SubtreeKey, group_nodes, locate, merge_blob, read_node
+from agentgov.ledger.subtrees import (
+    ABSENT,
+    BLOB_SIZE,
+    SubtreeKey,
+    group_nodes,
+    locate,
+    merge_blob,
+    read_node,
+)
 from agentgov.ledger.tiles import TILE_HEIGHT, TILE_WIDTH
 
 __all__ = [
+    "SPAN_SHIFT",
+    "HashRowCache",
+    "leaf_tile_rows",
     "read_inner_nodes",
     "read_leaf_hashes",
     "read_level_range",
-    "write_inner_nodes",
-    "write_leaf_hashes",
+    "spans",
+    "subtree_rows",
+    "write_hash_rows",
 ]
 
 Address = tuple[int, int]
 _TOP_SLOT = (1 << TILE_HEIGHT) - 2  # the subtree's root, the last of its 255 slots
+SPAN_SHIFT = 32  # a span is start << 32 | length: SQL takes it apart with >> 32 and & 0xFFFFFFFF
+
+
+def spans(values: Sequence[bytes]) -> str:
+    """Where each value sits in ``b"".join(values)``, as a JSON array of ``start << 32 | length``."""
+    lengths = list(map(len, values))
+    packed = [
+        str((end - size) << SPAN_SHIFT | size) for end, size in zip(accumulate(lengths), lengths, strict=True)
+    ]
+    return "[" + ",".join(packed) + "]"
 
 
 def _mark(conn: Connection) -> str:
@@ -43,31 +72,52 @@ def _blobs(conn: Connection, keys: Collection[SubtreeKey]) -> dict[SubtreeKey, b
     return {(row[0], row[1]): bytes(row[2]) for row in rows}
 
 
-def write_inner_nodes(conn: Connection, nodes: Sequence[tuple[int, int, bytes]]) -> None:
-    """Merge a batch's new inner nodes into their subtree rows (inside the batch's transaction)."""
-    grouped = group_nodes(nodes)
-    existing = _blobs(conn, grouped.keys())
-    rows = [(key[0], key[1], merge_blob(existing.get(key), slots)) for key, slots in grouped.items()]
-    if not rows:
-        return
-    mark = _mark(conn)
-    conn.exec_driver_sql(
-        f"INSERT INTO ledger_subtrees (level, idx, hashes) VALUES ({mark}, {mark}, {mark}) "  # noqa: S608
-        "ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
-        rows,
-    )
+class HashRowCache:
+    """The rows a writer session is still filling, as it last committed them.
+
+    Only one session writes, so the rows it committed are the rows the store holds: the partial leaf
+    tile and the incomplete subtree rows (at most one per tile level) are taken from here instead
+    of being read back before every batch. A session forgets them all when a commit fails; the next
+    batch then reads the rows again.
+    """
+
+    __slots__ = ("subtrees", "tile")
+
+    def __init__(self) -> None:
+        self.tile: tuple[int, bytes] | None = None  # (tile index, its hashes) while partial
+        self.subtrees: dict[SubtreeKey, bytes] = {}
+
+    def forget(self) -> None:
+        self.tile = None
+        self.subtrees.clear()
+
+    def remember(
+        self, tiles: Sequence[tuple[int, bytes]], subtrees: Sequence[tuple[int, int, bytes]]
+    ) -> None:
+        """After a successful commit: keep the rows that later batches will extend."""
+        if tiles:
+            index, hashes = tiles[-1]
+            self.tile = (index, hashes) if len(hashes) < TILE_WIDTH * HASH_SIZE else None
+        for level, index, blob in subtrees:
+            if blob[_TOP_SLOT * HASH_SIZE :] == ABSENT:  # the subtree's root is not in yet
+                self.subtrees[(level, index)] = blob
+            else:
+                self.subtrees.pop((level, index), None)
 
 
-def write_leaf_hashes(conn: Connection, first: int, hashes: Sequence[bytes]) -> None:
-    """Append a batch's leaf hashes (entries ``first``, ``first + 1``...) to their leaf tile rows."""
+def leaf_tile_rows(
+    conn: Connection, first: int, hashes: Sequence[bytes], cache: HashRowCache
+) -> list[tuple[int, bytes]]:
+    """The leaf tile rows after appending a batch's leaf hashes (entries ``first``, ``first + 1``...)."""
     if not hashes:
-        return
-    mark = _mark(conn)
+        return []
     existing = b""
     if first % TILE_WIDTH:  # the batch continues a partial tile: its row holds exactly what precedes
-        sql = f"SELECT hashes FROM ledger_leaf_tiles WHERE idx = {mark}"  # noqa: S608
-        row = conn.exec_driver_sql(sql, (first // TILE_WIDTH,))
-        existing = bytes(row.scalar_one_or_none() or b"")
+        if cache.tile is not None and cache.tile[0] == first // TILE_WIDTH:
+            existing = cache.tile[1]
+        else:
+            sql = f"SELECT hashes FROM ledger_leaf_tiles WHERE idx = {_mark(conn)}"  # noqa: S608
+            existing = bytes(conn.exec_driver_sql(sql, (first // TILE_WIDTH,)).scalar_one_or_none() or b"")
         if len(existing) != (first % TILE_WIDTH) * HASH_SIZE:
             raise Conflict(f"the leaf tile of entry {first} does not end where the batch starts")
     rows: list[tuple[int, bytes]] = []
@@ -78,11 +128,69 @@ def write_leaf_hashes(conn: Connection, first: int, hashes: Sequence[bytes]) -> 
         blob = b"".join(hashes[position : position + take])
         rows.append((index // TILE_WIDTH, existing + blob if not rows else blob))
         position += take
-    conn.exec_driver_sql(
-        f"INSERT INTO ledger_leaf_tiles (idx, hashes) VALUES ({mark}, {mark}) "  # noqa: S608
-        "ON CONFLICT (idx) DO UPDATE SET hashes = excluded.hashes",
-        rows,
-    )
+    return rows
+
+
+def subtree_rows(
+    conn: Connection, size: int, runs: Sequence[tuple[int, int, bytes]], cache: HashRowCache
+) -> list[tuple[int, int, bytes]]:
+    """The subtree rows after merging the inner nodes (runs) of a batch appended at ``size``."""
+    grouped = group_nodes(runs)
+    existing = {key: cache.subtrees[key] for key in grouped if key in cache.subtrees}
+    # A row is stored once its first node is: node (8T + 1, 128N) of subtree (T, N) is complete.
+    stored = [
+        key
+        for key in grouped
+        if key not in existing and size >> (TILE_HEIGHT * key[0] + 1) > key[1] << (TILE_HEIGHT - 1)
+    ]
+    existing.update(_blobs(conn, stored))
+    return [(key[0], key[1], merge_blob(existing.get(key), slots)) for key, slots in grouped.items()]
+
+
+# SQLite: all the rows of a table in one statement (see store_sql); ``WHERE true`` lets the parser tell
+# the upsert clause from a join constraint.
+_UPSERT_TILES = (
+    "INSERT INTO ledger_leaf_tiles (idx, hashes) "  # noqa: S608 - constants only
+    f"SELECT ? + key, substr(?, (value >> {SPAN_SHIFT}) + 1, value & 0xFFFFFFFF) FROM json_each(?) "
+    "WHERE true ON CONFLICT (idx) DO UPDATE SET hashes = excluded.hashes"
+)
+_UPSERT_SUBTREES = (
+    "INSERT INTO ledger_subtrees (level, idx, hashes) "  # noqa: S608 - constants only
+    f"SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), substr(?, key * {BLOB_SIZE} + 1, "
+    f"{BLOB_SIZE}) FROM json_each(?) WHERE true "
+    "ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes"
+)
+
+
+def write_hash_rows(
+    conn: Connection,
+    tiles: Sequence[tuple[int, bytes]],
+    subtrees: Sequence[tuple[int, int, bytes]],
+    *,
+    json_each: bool,
+) -> None:
+    """Upsert leaf tile and subtree rows (inside the batch's transaction)."""
+    if json_each:
+        if tiles:
+            blobs = [hashes for _, hashes in tiles]
+            conn.exec_driver_sql(_UPSERT_TILES, (tiles[0][0], b"".join(blobs), spans(blobs)))
+        if subtrees:
+            keys = json.dumps([[level, index] for level, index, _ in subtrees])
+            conn.exec_driver_sql(_UPSERT_SUBTREES, (b"".join(blob for _, _, blob in subtrees), keys))
+        return
+    mark = _mark(conn)
+    if tiles:
+        conn.exec_driver_sql(
+            f"INSERT INTO ledger_leaf_tiles (idx, hashes) VALUES ({mark}, {mark}) "  # noqa: S608
+            "ON CONFLICT (idx) DO UPDATE SET hashes = excluded.hashes",
+            list(tiles),
+        )
+    if subtrees:
+        conn.exec_driver_sql(
+            f"INSERT INTO ledger_subtrees (level, idx, hashes) VALUES ({mark}, {mark}, {mark}) "  # noqa: S608
+            "ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
+            list(subtrees),
+        )
 
 
 def _leaf_tiles(conn: Connection, first_tile: int, last_tile: int) -> dict[int, bytes]:

@@ -1,11 +1,15 @@
 """The single writer: sequences events in batches and acknowledges each only once it is durable.
 
 Callers :meth:`LedgerWriter.submit` events from any thread and get a :class:`Receipt`; one thread
-forms batches (up to ``max_batch`` entries, or whatever arrived within ``max_delay_s`` of the first)
-and commits each batch in one transaction: leaves, payloads, the subtree nodes the batch completes
-and the new right edge. A receipt resolves only after that commit, so an acknowledged entry survives
-a crash; a failed commit fails every receipt of the batch (fail closed). The writer keeps only the
-right edge of the tree in memory (O(log n) hashes) and restores it from the store when it starts.
+commits batches (up to ``max_batch`` entries, or whatever arrived within ``max_delay_s`` of the first),
+each in one transaction: leaves, payloads, the subtree nodes the batch completes and the new right
+edge. A receipt resolves only after that commit, so an acknowledged entry survives a crash; a failed
+commit fails every receipt of the batch (fail closed). The writer keeps only the right edge of the
+tree in memory (O(log n) hashes) and restores it from the store when it starts.
+
+Entries gather in :class:`_Ticket` objects, one per batch in the making: a receipt names its ticket
+and its place in it, and the writer settles a whole batch by settling its ticket (first index or
+error), so the per-entry work of the writer thread is the leaf, its hash and its share of the rows.
 """
 
 from __future__ import annotations
@@ -17,9 +21,17 @@ from collections import deque
 from dataclasses import dataclass
 
 from agentgov.errors import AgentGovError, Conflict, InvalidInput, Unavailable
-from agentgov.ledger.entries import MAX_PAYLOAD_BYTES, AnyEvent, PreparedEntry, leaf_bytes, prepare
-from agentgov.ledger.merkle import CompactRange, extend_edge
-from agentgov.ledger.store import Batch, LedgerStore, TreeState, WriterSession
+from agentgov.ledger.entries import (
+    MAX_PAYLOAD_BYTES,
+    AnyEvent,
+    EntryFields,
+    PreparedEntry,
+    leaves_from,
+    prepare_fields,
+)
+from agentgov.ledger.merkle import CompactRange
+from agentgov.ledger.store import Batch, LedgerStore, Rows, TreeState, WriterSession
+from agentgov.ledger.subtrees import extend_runs
 
 __all__ = ["LedgerWriter", "Receipt", "WriterSettings"]
 
@@ -29,12 +41,12 @@ _sha256 = hashlib.sha256
 @dataclass(frozen=True)
 class WriterSettings:
     # A batch is one transaction: 4,096 entries amortise the commit (and its fsync) while a batch's
-    # rows (about 12,000) still commit in milliseconds and fit easily in memory.
+    # rows commit in milliseconds and fit easily in memory.
     max_batch: int = 4096
     # How long the first entry of a batch may wait for company: the worst added latency of an append.
     max_delay_s: float = 0.050
-    # Entries accepted but not yet committed; beyond this, submit() blocks (backpressure), so a burst
-    # cannot grow memory without bound; four batches of slack keep the writer busy.
+    # Entries accepted but not yet taken into a commit; beyond this, submit() blocks (backpressure), so
+    # a burst cannot grow memory without bound; four batches of slack keep the writer busy.
     max_pending: int = 16_384
     # The largest canonical payload of one event (see entries.MAX_PAYLOAD_BYTES).
     max_payload_bytes: int = MAX_PAYLOAD_BYTES
@@ -46,35 +58,102 @@ class WriterSettings:
             )
 
 
-class Receipt:
-    """The promise of an index: :meth:`result` returns it once the entry is durably sequenced."""
+class _Ticket:
+    """One batch in the making: its entries, then its outcome (first index, or the error).
 
-    __slots__ = ("_writer", "done", "error", "index")
+    The entries are kept by field, in columns (dropped once the batch is settled): one container
+    object per queued entry (a tuple, a PreparedEntry) would double what the garbage collector counts
+    and scans on the hottest path of the log, and the store takes columns anyway.
+    """
 
-    def __init__(self, writer: LedgerWriter) -> None:
-        self._writer = writer
-        self.index = -1
+    __slots__ = (
+        "acked",
+        "digests",
+        "done",
+        "error",
+        "first",
+        "follows",
+        "kinds",
+        "opened_at",
+        "payloads",
+        "salts",
+        "times",
+    )
+
+    def __init__(self, acked: threading.Condition, opened_at: float) -> None:
+        self.acked = acked
+        self.opened_at = opened_at
+        self.kinds: list[str] = []
+        self.times: list[str] = []
+        self.follows: list[int | None] = []
+        self.payloads: list[bytes] = []
+        self.salts: list[bytes] = []
+        self.digests: list[str] = []
+        self.first = -1
         self.error: AgentGovError | None = None
         self.done = False
 
+    def drop_entries(self) -> None:
+        self.kinds, self.times, self.follows, self.payloads, self.salts, self.digests = [], [], [], [], [], []
+
+
+class Receipt:
+    """The promise of an index: :meth:`result` returns it once the entry is durably sequenced."""
+
+    __slots__ = ("_offset", "_ticket")
+
+    def __init__(self, ticket: _Ticket, offset: int) -> None:
+        self._ticket = ticket
+        self._offset = offset
+
+    @property
+    def done(self) -> bool:
+        """Whether the entry's batch is settled: committed, or failed (then :attr:`error` says why)."""
+        return self._ticket.done
+
+    @property
+    def error(self) -> AgentGovError | None:
+        return self._ticket.error
+
+    @property
+    def index(self) -> int:
+        """The entry's index once committed, -1 before (or if its batch failed)."""
+        ticket = self._ticket
+        return ticket.first + self._offset if ticket.done and ticket.error is None else -1
+
     def result(self, timeout: float | None = None) -> int:
-        if not self.done:
-            self._writer._wait(self, timeout)
-        if self.error is not None:
-            raise self.error
-        return self.index
+        ticket = self._ticket
+        if not ticket.done:
+            _wait(ticket, timeout)
+        if ticket.error is not None:
+            raise ticket.error
+        return ticket.first + self._offset
+
+
+def _wait(ticket: _Ticket, timeout: float | None) -> None:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with ticket.acked:
+        while not ticket.done:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise Unavailable("the ledger did not acknowledge the append in time")
+            ticket.acked.wait(remaining)
 
 
 class LedgerWriter:
     def __init__(self, store: LedgerStore, settings: WriterSettings | None = None) -> None:
         self.store = store
         self.settings = settings or WriterSettings()
-        self._arrived = threading.Condition(threading.Lock())
-        self._acked = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)  # the writer thread waits here for entries
+        self._room = threading.Condition(self._lock)  # submitters wait here for room (max_pending)
+        self._acked = threading.Condition(threading.Lock())  # receipts wait here for their batch
         self._max_batch = self.settings.max_batch
         self._max_pending = self.settings.max_pending
-        self._intake: deque[tuple[Receipt, PreparedEntry]] = deque()  # the entry is dropped once committed
-        self._first_at = 0.0
+        self._max_payload = self.settings.max_payload_bytes
+        self._queue: deque[_Ticket] = deque()  # batches not yet taken; only the last may still grow
+        self._queued = 0  # entries in the queue
+        self._accepting = False  # started, not closing, not failed: the fast path of submit
         self._closing = False
         self._failed: AgentGovError | None = None
         self._session: WriterSession | None = None
@@ -98,16 +177,20 @@ class LedgerWriter:
             self._session.close()
             raise
         self._edge, self._head = list(state.edge), state
-        self._closing = False
+        with self._lock:
+            self._closing = False
+            self._accepting = True
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
         return self
 
     def close(self, timeout: float = 30.0) -> None:
         """Commit what was accepted, stop, and release the writer lock."""
-        with self._arrived:
+        with self._lock:
             self._closing = True
+            self._accepting = False
             self._arrived.notify_all()
+            self._room.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -130,106 +213,107 @@ class LedgerWriter:
 
     def submit(self, event: AnyEvent) -> Receipt:
         """Accept an event for the next batch; raise at once if it is invalid or too large."""
-        return self.submit_prepared(prepare(event, self.settings.max_payload_bytes))
+        return self._enqueue(prepare_fields(event, self._max_payload))
 
     def submit_prepared(self, entry: PreparedEntry) -> Receipt:
-        receipt = Receipt(self)
-        intake = self._intake
-        with self._arrived:
-            while len(intake) >= self._max_pending and self._accepting():
-                self._arrived.wait()
-            if self._failed is not None or self._closing or self._thread is None:
-                self._accepting(raise_if_not=True)
-            intake.append((receipt, entry))
-            waiting = len(intake)
-            if waiting == 1:
-                self._first_at = time.monotonic()
-                self._arrived.notify_all()
-            elif waiting == self._max_batch:
-                self._arrived.notify_all()
-        return receipt
+        return self._enqueue((*entry,))
+
+    def _enqueue(self, entry: EntryFields) -> Receipt:
+        with self._lock:
+            if self._queued >= self._max_pending or not self._accepting:
+                self._wait_for_room()
+            queue = self._queue
+            ticket = queue[-1] if queue else None
+            if ticket is None or len(ticket.payloads) >= self._max_batch:
+                ticket = _Ticket(self._acked, time.monotonic())
+                queue.append(ticket)
+                self._arrived.notify()  # a writer waiting for entries
+            kind, text, follows, payload, salt, digest = entry
+            ticket.kinds.append(kind)
+            ticket.times.append(text)
+            ticket.follows.append(follows)
+            ticket.salts.append(salt)
+            ticket.digests.append(digest)
+            payloads = ticket.payloads
+            payloads.append(payload)
+            self._queued += 1
+            if len(payloads) == self._max_batch:
+                self._arrived.notify()  # a writer waiting for its batch to fill
+            return Receipt(ticket, len(payloads) - 1)
 
     def append(self, event: AnyEvent, timeout: float | None = None) -> int:
         """Submit and wait: the index of the entry, returned only once it is durably sequenced."""
         return self.submit(event).result(timeout)
 
-    def _accepting(self, raise_if_not: bool = False) -> bool:
-        problem: AgentGovError | None = None
+    def _wait_for_room(self) -> None:
+        """Under the lock: block while the queue is full; raise if the writer does not accept."""
+        while self._queued >= self._max_pending and self._accepting:
+            self._room.wait()
         if self._failed is not None:
-            problem = Unavailable(f"the ledger writer stopped after an error: {self._failed.detail}")
-        elif self._closing or self._thread is None:
-            problem = Unavailable("the ledger writer is not running")
-        if problem is not None and raise_if_not:
-            raise problem
-        return problem is None
-
-    def _wait(self, receipt: Receipt, timeout: float | None) -> None:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._acked:
-            while not receipt.done:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise Unavailable("the ledger did not acknowledge the append in time")
-                self._acked.wait(remaining)
+            raise Unavailable(f"the ledger writer stopped after an error: {self._failed.detail}")
+        if not self._accepting:
+            raise Unavailable("the ledger writer is not running")
 
     # the writer thread ---------------------------------------------------------------------------
 
-    def _next_batch(self) -> list[tuple[Receipt, PreparedEntry]]:
-        settings = self.settings
-        with self._arrived:
-            while not self._intake and not self._closing:
+    def _next_batch(self) -> _Ticket | None:
+        max_delay = self.settings.max_delay_s
+        with self._lock:
+            while not self._queue and not self._closing:
                 self._arrived.wait()
-            deadline = self._first_at + settings.max_delay_s
-            while len(self._intake) < settings.max_batch and not self._closing:
+            if not self._queue:
+                return None
+            ticket = self._queue[0]
+            deadline = ticket.opened_at + max_delay
+            while len(ticket.payloads) < self._max_batch and not self._closing:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 self._arrived.wait(remaining)
-            count = min(len(self._intake), settings.max_batch)
-            batch = [self._intake.popleft() for _ in range(count)]
-            if self._intake:
-                self._first_at = time.monotonic()
-            self._arrived.notify_all()  # room for submitters held back by max_pending
-        return batch
+            self._queue.popleft()
+            self._queued -= len(ticket.payloads)
+            self._room.notify_all()
+        return ticket
 
     def _run(self) -> None:
         while True:
-            batch = self._next_batch()
-            if not batch:
+            ticket = self._next_batch()
+            if ticket is None:
                 return
             try:
-                self._commit(batch)
+                first = self._commit(ticket)
             except AgentGovError as exc:
-                self._fail(batch, exc)
+                self._fail(ticket, exc)
             except Exception as exc:  # noqa: BLE001 - a bug must fail the callers, not kill them silently
-                self._fail(batch, Unavailable(f"ledger writer error: {exc.__class__.__name__}: {exc}"))
+                self._fail(ticket, Unavailable(f"ledger writer error: {exc.__class__.__name__}: {exc}"))
+            else:
+                self._settle(ticket, first, None)
 
-    def _commit(self, batch: list[tuple[Receipt, PreparedEntry]]) -> None:
+    def _commit(self, ticket: _Ticket) -> int:
+        """Commit one batch; return the index of its first entry."""
         if self._session is None:
             raise Unavailable("the ledger writer is not running")
         old_size = self._head.size
+        new_size = old_size + len(ticket.payloads)
+        columns = (ticket.kinds, ticket.times, ticket.follows, ticket.payloads, ticket.salts, ticket.digests)
+        leaves = leaves_from(old_size, zip(*columns, strict=True))
+        hashes = [_sha256(b"\x00" + leaf).digest() for leaf in leaves]  # RFC 9162 §2.1.1 leaf hash
         edge = list(self._edge)
-        entries: list[tuple[int, bytes, bytes]] = []
-        payloads: list[tuple[int, bytes, bytes]] = []
-        hashes: list[bytes] = []
-        for offset, (_, e) in enumerate(batch):
-            index = old_size + offset
-            leaf = leaf_bytes(index, e.kind, e.time, e.digest, e.follows)
-            value = _sha256(b"\x00" + leaf).digest()  # RFC 9162 §2.1.1 leaf hash
-            entries.append((index, leaf, value))
-            payloads.append((index, e.salt, e.payload))
-            hashes.append(value)
-        nodes = extend_edge(edge, old_size, hashes)
-        new_size = old_size + len(batch)
-        self._session.commit(Batch(old_size, new_size, tuple(edge), entries, payloads, nodes))
+        nodes = extend_runs(edge, old_size, hashes)
+        rows = Rows(old_size, leaves, hashes)
+        payloads = Rows(old_size, ticket.salts, ticket.payloads)
+        self._session.commit(Batch(old_size, new_size, tuple(edge), rows, payloads, nodes))
         self._edge, self._head = edge, TreeState(new_size, tuple(edge))
-        for offset, (receipt, _) in enumerate(batch):
-            receipt.index = old_size + offset
-            receipt.done = True
+        return old_size
+
+    def _settle(self, ticket: _Ticket, first: int, error: AgentGovError | None) -> None:
+        ticket.first, ticket.error = first, error
+        ticket.drop_entries()
         with self._acked:
+            ticket.done = True
             self._acked.notify_all()
 
-    def _fail(self, batch: list[tuple[Receipt, PreparedEntry]], error: AgentGovError) -> None:
+    def _fail(self, ticket: _Ticket, error: AgentGovError) -> None:
         if isinstance(error, Conflict) or self._session is None:
             self._failed = error  # another writer moved the tree: this one must stop for good
         else:
@@ -238,18 +322,15 @@ class LedgerWriter:
                     self._failed = Conflict("the stored tree moved under the writer after a failed commit")
             except AgentGovError as exc:
                 self._failed = exc
-        for receipt, _ in batch:
-            receipt.error = error
-            receipt.done = True
-        with self._acked:
-            self._acked.notify_all()
+        self._settle(ticket, -1, error)
         if self._failed is not None:
-            with self._arrived:
-                pending = list(self._intake)
-                self._intake.clear()
+            with self._lock:
+                pending = list(self._queue)
+                self._queue.clear()
+                self._queued = 0
                 self._closing = True
-            for receipt, _ in pending:
-                receipt.error = Unavailable(f"the ledger writer stopped: {error.detail}")
-                receipt.done = True
-            with self._acked:
-                self._acked.notify_all()
+                self._accepting = False
+                self._room.notify_all()
+            stopped = Unavailable(f"the ledger writer stopped: {error.detail}")
+            for other in pending:
+                self._settle(other, -1, stopped)

@@ -3,8 +3,12 @@
 ``decide`` reads the deployment's active policy set (built once per digest), the user's live grants
 and today's usage (read at each decision, so a revocation takes effect on the very next one), calls
 the pure :func:`agentgov.policy.evaluate` and records the decision through the :class:`Recorder`, in
-shadow mode too (marked not enforced). When the action has actually run, ``action_ran`` charges the
-decision's ``charge_budget`` obligations to the grants' usage for the request's UTC day, once.
+shadow mode too (marked not enforced). The reads, the decision's row and, when the recorder writes
+to the same database (the ledger outbox), its event are one transaction: one commit, and the event
+is never on the record without the row nor the row without the event.
+
+When the action has actually run, ``action_ran`` charges the decision's ``charge_budget`` obligations
+to the grants' usage for the request's UTC day, once.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from agentgov.policy.model import (
     RequestContext,
     ToolKind,
 )
-from agentgov.policy.store import AuthorityStore, Recorder
+from agentgov.policy.store import AuthorityStore, DecisionUnit, Recorder, TransactionalRecorder
 from agentgov.policy.tables import AMOUNT_SCALE
 from agentgov.policy.versions import READERS, PolicyVersions, require_role
 
@@ -115,6 +119,10 @@ class AuthorityService:
         self.grants = GrantService(
             store, clock, recorder, self.policies, input_schemas=input_schemas, max_page_size=s.max_page_size
         )
+        # The recorder again when it writes a decision's event in the decision's own transaction.
+        self._joining: TransactionalRecorder | None = None
+        if isinstance(recorder, TransactionalRecorder) and recorder.joins(store.engine):
+            self._joining = recorder
         self._extra_kinds = dict(tool_classes or {})
         self._parsed: OrderedDict[str, Grant] = OrderedDict()
         self._lock = threading.Lock()
@@ -141,50 +149,64 @@ class AuthorityService:
             )
         name, policy_set, shadow = self.policies.active(deployment)
         at = request.context.time
-        live = [self._grant(r) for r in self.store.live_grants(request.user_id, request.agent_id, at)]
-        budgeted = [g.id for g in live if g.has_budget]
-        used = self.store.usage(budgeted, at.date().isoformat())  # the request's UTC day
-        usage = {
-            gid: GrantUsage(count=c, amount=Decimal(m) / AMOUNT_SCALE)
-            for gid in budgeted
-            for c, m in [used.get(gid, (0, 0))]
-        }
         kinds = {**self._extra_kinds, **(policy_set.tool_kinds if policy_set is not None else {})}
-        decision = evaluate(request, policy_set, live, usage, tool_classes=kinds, shadow=shadow)
         decision_id = new_id("dec")
         args_digest = digest_json(request.arguments)
-        payload = {
-            "decision_id": decision_id,
-            "deployment": name,
-            "agent_id": request.agent_id,
-            "action": str(request.action),
-            "venue": request.context.venue.value,
-            "arguments_digest": args_digest,
-            **decision.to_json(),
-        }
-        # Art. 7: on the record before the caller may act on it.
-        index = self.recorder.record("authority.decision", request.user_id, actor, payload)
-        self.store.insert_decision(
-            {
-                "id": decision_id,
-                "deployment": name,
-                "user_id": request.user_id,
-                "agent_id": request.agent_id,
-                "server": request.action.server,
-                "tool": request.action.tool,
-                "arguments_digest": args_digest,
-                "request": request.model_dump(mode="json"),
-                "effect": decision.effect.value,
-                "applied_effect": decision.applied_effect.value,
-                "enforced": decision.enforced,
-                "decision_class": decision.decision_class.value if decision.decision_class else None,
-                "decision": decision.to_json(),
-                "policy_digest": decision.policy_digest,
-                "record_index": index,
-                "created_at": now,
+        # One transaction: the live grants and their usage on the request's UTC day, then the
+        # decision's row, and its event when the recorder joins (else recorded first, on its own).
+        with self.store.deciding() as unit:
+            rows = unit.live_grants(request.user_id, request.agent_id, at, at.date().isoformat())
+            live = [self._grant(r) for r in rows]
+            usage = {
+                grant.id: GrantUsage(
+                    count=row["used_count"] or 0,
+                    amount=Decimal(row["used_micros"] or 0) / AMOUNT_SCALE,
+                )
+                for grant, row in zip(live, rows, strict=True)
+                if grant.has_budget
             }
-        )
+            decision = evaluate(request, policy_set, live, usage, tool_classes=kinds, shadow=shadow)
+            decided = decision.to_json()
+            payload = {
+                "decision_id": decision_id,
+                "deployment": name,
+                "agent_id": request.agent_id,
+                "action": str(request.action),
+                "venue": request.context.venue.value,
+                "arguments_digest": args_digest,
+                **decided,
+            }
+            # Art. 7: on the record before the caller may act on it.
+            index = self._record(unit, "authority.decision", request.user_id, actor, payload)
+            unit.insert_decision(
+                {
+                    "id": decision_id,
+                    "deployment": name,
+                    "user_id": request.user_id,
+                    "agent_id": request.agent_id,
+                    "server": request.action.server,
+                    "tool": request.action.tool,
+                    "arguments_digest": args_digest,
+                    "request": request.model_dump(mode="json"),
+                    "effect": decision.effect.value,
+                    "applied_effect": decision.applied_effect.value,
+                    "enforced": decision.enforced,
+                    "decision_class": decision.decision_class.value if decision.decision_class else None,
+                    "decision": decided,
+                    "policy_digest": decision.policy_digest,
+                    "record_index": index,
+                    "created_at": now,
+                }
+            )
         return DecisionRecord(decision_id, decision, index)
+
+    def _record(
+        self, unit: DecisionUnit, kind: str, subject: str, actor: str, payload: dict[str, Any]
+    ) -> int | None:
+        """The event in the decision's own transaction when the recorder writes to the same database."""
+        if self._joining is not None:
+            return self._joining.record_in(unit.conn, kind, subject, actor, payload)
+        return self.recorder.record(kind, subject, actor, payload)
 
     def visible(
         self,

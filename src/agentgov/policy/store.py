@@ -2,18 +2,21 @@
 policy sets, deployments, decisions and signing keys.
 
 Database exceptions are translated here (STYLE 3): a unique-constraint violation is a Conflict, any
-other database failure is Unavailable. Every public method runs in one transaction.
+other database failure is Unavailable. Every public method runs in one transaction; a decision runs
+in one too (:meth:`AuthorityStore.deciding`): its reads, its row, and its event when the recorder
+writes to the same database (:class:`TransactionalRecorder`), committed together.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, and_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +31,14 @@ from agentgov.policy.tables import (
     user_signing_keys,
 )
 
-__all__ = ["AuthorityStore", "MemoryRecorder", "RecordedEvent", "Recorder"]
+__all__ = [
+    "AuthorityStore",
+    "DecisionUnit",
+    "MemoryRecorder",
+    "RecordedEvent",
+    "Recorder",
+    "TransactionalRecorder",
+]
 
 
 class Recorder(Protocol):
@@ -39,6 +49,24 @@ class Recorder(Protocol):
     """
 
     def record(self, kind: str, subject: str, actor: str, payload: dict[str, Any]) -> int | None: ...
+
+
+@runtime_checkable
+class TransactionalRecorder(Recorder, Protocol):
+    """A Recorder that can also write its event in the caller's transaction, when both are in one
+    database: the event and the caller's rows then commit together, or neither does.
+
+    ``record_in`` is the event on the record once ``conn``'s transaction commits, and nowhere if it
+    rolls back; it raises an AgentGovError when the event cannot be written, as ``record`` does.
+    """
+
+    def joins(self, engine: Engine) -> bool:
+        """Whether ``record_in`` may be given a connection of ``engine``."""
+        ...
+
+    def record_in(
+        self, conn: Connection, kind: str, subject: str, actor: str, payload: dict[str, Any]
+    ) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +101,19 @@ def _upsert(conn: Connection) -> Any:
 
 
 _INSERT_DECISION = insert(decisions)
-# Built once: the hot path of every decision only binds its three values.
+# Built once: the hot path of every decision only binds its values. The live grants come with their
+# usage on the request's day (NULL when unused), in one statement.
 _LIVE_GRANTS = (
-    select(grants.c.id, grants.c.canonical, grants.c.digest)
+    select(
+        grants.c.id,
+        grants.c.canonical,
+        grants.c.digest,
+        grant_usage.c.count.label("used_count"),
+        grant_usage.c.amount_micros.label("used_micros"),
+    )
+    .outerjoin(
+        grant_usage, and_(grant_usage.c.grant_id == grants.c.id, grant_usage.c.day == bindparam("day"))
+    )
     .where(
         grants.c.grantor == bindparam("grantor"),
         grants.c.agent_id == bindparam("agent_id"),
@@ -84,6 +122,26 @@ _LIVE_GRANTS = (
     )
     .order_by(grants.c.created_at, grants.c.id)
 )
+
+# Read again by every decision once its cached copy is a second old.
+_DEPLOYMENT = select(policy_deployments).where(policy_deployments.c.name == bindparam("name"))
+
+
+class DecisionUnit:
+    """What one decision reads and writes, on one connection in one transaction (see ``deciding``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def live_grants(self, grantor: str, agent_id: str, at: datetime, day: str) -> list[RowMapping]:
+        """Unrevoked, unexpired grants of one user to one agent, each with its usage on ``day``
+        (``used_count``, ``used_micros``; None when unused): read at each decision, never cached, so
+        that a revocation takes effect on the very next decision."""
+        params = {"grantor": grantor, "agent_id": agent_id, "at": at, "day": day}
+        return list(self.conn.execute(_LIVE_GRANTS, params).mappings())
+
+    def insert_decision(self, row: Mapping[str, Any]) -> None:
+        self.conn.execute(_INSERT_DECISION, dict(row))  # one compiled statement for every decision
 
 
 class AuthorityStore(SqlStore):
@@ -114,13 +172,6 @@ class AuthorityStore(SqlStore):
             query = query.where(grants.c.revoked_at.is_(None), grants.c.expires_at > live_at)
         with self.reading() as conn:
             return list(conn.execute(query).mappings())
-
-    def live_grants(self, grantor: str, agent_id: str, at: datetime) -> list[RowMapping]:
-        """Unrevoked, unexpired grants of one user to one agent: read at each decision, never cached,
-        so that a revocation takes effect on the very next decision."""
-        with self.reading() as conn:
-            params = {"grantor": grantor, "agent_id": agent_id, "at": at}
-            return list(conn.execute(_LIVE_GRANTS, params).mappings())
 
     def revoke_grant(self, grant_id: str, at: datetime, by: str, reason: str) -> bool:
         with self.transaction() as conn:
@@ -200,8 +251,7 @@ class AuthorityStore(SqlStore):
 
     def deployment(self, name: str) -> RowMapping | None:
         with self.reading() as conn:
-            query = select(policy_deployments).where(policy_deployments.c.name == name)
-            return conn.execute(query).mappings().first()
+            return conn.execute(_DEPLOYMENT, {"name": name}).mappings().first()
 
     def deployments(self) -> list[RowMapping]:
         with self.reading() as conn:
@@ -210,9 +260,16 @@ class AuthorityStore(SqlStore):
 
     # decisions -------------------------------------------------------------------------------------
 
-    def insert_decision(self, row: Mapping[str, Any]) -> None:
+    @contextmanager
+    def deciding(self) -> Iterator[DecisionUnit]:
+        """One connection and one transaction for a decision: its reads, then its writes, one commit.
+
+        On SQLite a read does not open the transaction (the driver begins it at the first write), so
+        the grants are read from the latest commit and the write lock is taken only for the writes; on
+        PostgreSQL (read committed) each statement sees the latest commit too.
+        """
         with self.transaction() as conn:
-            conn.execute(_INSERT_DECISION, dict(row))  # one compiled statement for every decision
+            yield DecisionUnit(conn)
 
     def get_decision(self, decision_id: str) -> RowMapping | None:
         with self.reading() as conn:
