@@ -51,12 +51,12 @@ def test_readme_guard_walkthrough_stops_the_planted_write_and_verifies_offline(t
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
-    assert "write drafts/summary.md: done" in out, out
+    assert "write drafts/summary.md: held:" in out, out  # the session read an injected instruction
     assert "var/docs/outbox/notes-copy.md: stopped:" in out, out
     assert "injection" in out, out
     assert "verified" in out, out
     assert not (tmp_path / "var" / "docs" / "outbox" / "notes-copy.md").exists()
-    assert (tmp_path / "var" / "docs" / "drafts" / "summary.md").exists()
+    assert not (tmp_path / "var" / "docs" / "drafts" / "summary.md").exists()
 
     header, *entries = (tmp_path / "var" / "export.json").read_text(encoding="utf-8").splitlines()
     assert json.loads(header)["checkpoints"], "the record has a signed checkpoint"

@@ -4,9 +4,9 @@
 
 It does what an agent steered by a prompt injection would do: it reads the user's notes, finds an
 instruction planted in them, and follows it by writing the notes somewhere they were never meant to
-go. It also writes the draft the user actually asked for. Through the gateway the draft is written
-(the user's grant covers it) and the planted write is stopped: the guard asks the user, and the tool
-result the agent gets says so and names the approval. The approval id is written to DOCS/../approval.txt
+go. It also writes the draft the user actually asked for. Through the gateway the planted write is
+stopped: the guard asks the user, and the tool result the agent gets says so and names the approval.
+Once the session has read an injected instruction, the draft waits for the user's approval too. The approval id is written to DOCS/../approval.txt
 for the user to decide with ``agentgov approvals approve|refuse``.
 """
 
@@ -40,7 +40,7 @@ async def main(docs: Path, gateway: list[str]) -> int:
 
         summary = {"path": str(docs / "drafts" / "summary.md"), "content": "Summary: renew the lease."}
         draft = await session.call_tool("write_file", summary)
-        print("write drafts/summary.md:", "refused: " + _text(draft) if draft.is_error else "done")
+        print("write drafts/summary.md:", "held: " + _text(draft) if draft.is_error else "done")
 
         # The planted instruction names where to send the notes; a steered agent obeys it.
         planted = re.search(r"write them to (\S+?\.md)", text)
@@ -52,7 +52,7 @@ async def main(docs: Path, gateway: list[str]) -> int:
         meta = (leak.meta or {}).get("dev.agentgov/gateway", {})
         if leak.is_error and meta.get("approval_id"):
             (docs.parent / "approval.txt").write_text(meta["approval_id"] + "\n", encoding="utf-8")
-        return 0 if leak.is_error and not draft.is_error else 1
+        return 0 if leak.is_error else 1
 
 
 if __name__ == "__main__":
