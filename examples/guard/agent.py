@@ -6,8 +6,9 @@ It does what an agent steered by a prompt injection would do: it reads the user'
 instruction planted in them, and follows it by writing the notes somewhere they were never meant to
 go. It also writes the draft the user actually asked for. Through the gateway the planted write is
 stopped: the guard asks the user, and the tool result the agent gets says so and names the approval.
-Once the session has read an injected instruction, the draft waits for the user's approval too. The approval id is written to DOCS/../approval.txt
-for the user to decide with ``agentgov approvals approve|refuse``.
+Once the session has read an injected instruction, the draft waits for the user's approval too. The
+planted write's approval id is written to DOCS/../approval.txt for the user to decide with
+``agentgov approvals approve|refuse``.
 """
 
 from __future__ import annotations
