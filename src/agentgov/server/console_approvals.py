@@ -125,26 +125,18 @@ def _decide(
     return _to(APPROVALS, lang, decided=approval_id)
 
 
-@router.post(APPROVALS + "/{approval_id}/approve", response_class=HTMLResponse)
-def approve(
+@router.post(APPROVALS + "/{approval_id}/{verb}", response_class=HTMLResponse)
+def decide(
     request: Request,
     approval_id: str,
+    verb: Literal["approve", "refuse"],
+    *,
     csrf: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
     lang: Annotated[str, Form()] = "zh",
 ) -> Response:
-    return _decide(request, approval_id, "approve", csrf=csrf, note=note, lang=lang)
-
-
-@router.post(APPROVALS + "/{approval_id}/refuse", response_class=HTMLResponse)
-def refuse(
-    request: Request,
-    approval_id: str,
-    csrf: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
-    lang: Annotated[str, Form()] = "zh",
-) -> Response:
-    return _decide(request, approval_id, "refuse", csrf=csrf, note=note, lang=lang)
+    """Approve or refuse, by the form's button."""
+    return _decide(request, approval_id, verb, csrf=csrf, note=note, lang=lang)
 
 
 # the right to know -----------------------------------------------------------------------------------
