@@ -93,7 +93,10 @@ def test_deciding_leaves_nothing_for_the_collector() -> None:
     before = len(gc.get_objects())
     _decide_all(sets, order * 5)
     gc.collect()
-    assert len(gc.get_objects()) - before <= 5  # ~1,300 decisions: not one object kept per decision
+    # ~1,300 decisions: a leak of one object per decision would add at least 1,300. The count is
+    # process-wide, so threads left running by other tests (a registry watcher's connections) may add a
+    # few dozen meanwhile; half the decisions still separates the two.
+    assert len(gc.get_objects()) - before < len(order) * 5 // 2
 
 
 def test_policy_bench_prints_the_figures_its_targets_are_judged_on(
