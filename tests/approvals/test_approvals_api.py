@@ -14,7 +14,14 @@ from sqlalchemy import Engine
 
 from agentgov.approvals import WebhookNotifier
 from agentgov.core.clock import FixedClock
-from tests.policy.authority_helpers import AGENT, AuthorityApi, activate, grant_doc, request
+from tests.policy.authority_helpers import (
+    AGENT,
+    AuthorityApi,
+    activate,
+    ask_via_api,
+    decide_via_api,
+    grant_doc,
+)
 
 PAY = {"to": "mallory", "amount": 50}
 
@@ -27,25 +34,11 @@ def api(sqlite_engine: Engine, clock: FixedClock) -> AuthorityApi:
 
 
 def _decide(api: AuthorityApi, clock: FixedClock, tool: str, **arguments: Any) -> dict[str, Any]:
-    body = {"request": request(clock, tool, **arguments).model_dump(mode="json")}
-    response = api.client.post("/v1/decisions", json=body, headers=api.auth("admin"))
-    assert response.status_code == 200, response.text
-    made: dict[str, Any] = response.json()
-    return made
+    return decide_via_api(api, clock, tool, **arguments)
 
 
 def _ask(api: AuthorityApi, tool: str = "pay", arguments: dict[str, Any] | None = None, **fields: Any) -> str:
-    body = {
-        "agent_id": AGENT,
-        "user_id": "alice",
-        "action": {"tool": tool, "server": "srv"},
-        "arguments": PAY if arguments is None else arguments,
-        **fields,
-    }
-    response = api.client.post("/v1/approvals", json=body, headers=api.auth("admin"))
-    assert response.status_code == 201, response.text
-    approval_id: str = response.json()["id"]
-    return approval_id
+    return ask_via_api(api, PAY if arguments is None else arguments, tool, **fields)
 
 
 def _consume(api: AuthorityApi, approval_id: str, arguments: dict[str, Any]) -> Any:

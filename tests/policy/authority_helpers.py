@@ -142,3 +142,27 @@ class AuthorityApi(Api):
         for user in ("bob", "carol"):
             self.keys[user] = self.keystore.create("user", subject=user).key
         self.keys["alice"] = self.keys["user"]
+
+
+def decide_via_api(api: AuthorityApi, clock: FixedClock, tool: str, **arguments: Any) -> dict[str, Any]:
+    """POST /v1/decisions as the admin (the gateway's role); the decision record."""
+    body = {"request": request(clock, tool, **arguments).model_dump(mode="json")}
+    response = api.client.post("/v1/decisions", json=body, headers=api.auth("admin"))
+    assert response.status_code == 200, response.text
+    made: dict[str, Any] = response.json()
+    return made
+
+
+def ask_via_api(api: AuthorityApi, arguments: dict[str, Any], tool: str = "pay", **fields: Any) -> str:
+    """POST /v1/approvals for alice's agent on server srv; the approval id."""
+    body = {
+        "agent_id": AGENT,
+        "user_id": "alice",
+        "action": {"tool": tool, "server": "srv"},
+        "arguments": arguments,
+        **fields,
+    }
+    response = api.client.post("/v1/approvals", json=body, headers=api.auth("admin"))
+    assert response.status_code == 201, response.text
+    approval_id: str = response.json()["id"]
+    return approval_id

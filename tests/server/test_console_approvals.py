@@ -16,7 +16,14 @@ from sqlalchemy import Engine
 
 from agentgov.core.clock import FixedClock
 from agentgov.identity.apikeys import parse_key
-from tests.policy.authority_helpers import AGENT, AuthorityApi, activate, grant_doc, request
+from tests.policy.authority_helpers import (
+    AGENT,
+    AuthorityApi,
+    activate,
+    ask_via_api,
+    decide_via_api,
+    grant_doc,
+)
 
 PAY = {"to": "<b>mallory</b>", "amount": 50}
 _TOKEN = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
@@ -50,25 +57,11 @@ def _token(browser: TestClient, page: str = "/console/approvals") -> str:
 
 
 def _decide(api: AuthorityApi, clock: FixedClock, tool: str, **arguments: Any) -> dict[str, Any]:
-    body = {"request": request(clock, tool, **arguments).model_dump(mode="json")}
-    response = api.client.post("/v1/decisions", json=body, headers=api.auth("admin"))
-    assert response.status_code == 200, response.text
-    made: dict[str, Any] = response.json()
-    return made
+    return decide_via_api(api, clock, tool, **arguments)
 
 
 def _ask(api: AuthorityApi, tool: str = "pay", arguments: dict[str, Any] | None = None, **fields: Any) -> str:
-    body = {
-        "agent_id": AGENT,
-        "user_id": "alice",
-        "action": {"tool": tool, "server": "srv"},
-        "arguments": PAY if arguments is None else arguments,
-        **fields,
-    }
-    response = api.client.post("/v1/approvals", json=body, headers=api.auth("admin"))
-    assert response.status_code == 201, response.text
-    approval_id: str = response.json()["id"]
-    return approval_id
+    return ask_via_api(api, PAY if arguments is None else arguments, tool, **fields)
 
 
 def _state(api: AuthorityApi, approval_id: str) -> str:
