@@ -286,7 +286,7 @@ def test_bulk_leaves_are_the_leaves_of_each_entry(
         PreparedEntry(kind, _leaf_time(time), follows, b"{}", bytes(32), "sha256:" + "0" * 64)
         for kind, time, follows in specs
     ]
-    assert leaves_from(first, entries) == [
+    assert leaves_from(first, [(e.kind, e.time, e.follows, e.digest) for e in entries]) == [
         leaf_bytes(first + i, e.kind, e.time, e.digest, e.follows) for i, e in enumerate(entries)
     ]
 

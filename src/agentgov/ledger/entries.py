@@ -283,8 +283,9 @@ def leaf_bytes(index: int, kind: str, time: str, digest: str, follows: int | Non
     return f'{{{head}"index":{index},"kind":"{kind}","payload_digest":"{digest}","time":"{time}"}}'.encode()
 
 
-def leaves_from(first: int, entries: Iterable[EntryFields]) -> list[bytes]:
-    """The leaves of consecutive entries from index ``first``: :func:`leaf_bytes` in bulk."""
+def leaves_from(first: int, entries: Iterable[tuple[str, str, int | None, str]]) -> list[bytes]:
+    """The leaves of consecutive entries ``(kind, time, follows, digest)`` from index ``first``:
+    :func:`leaf_bytes` in bulk."""
     return [
         (
             f'{{"index":{index},"kind":"{kind}","payload_digest":"{digest}","time":"{time}"}}'
@@ -292,7 +293,7 @@ def leaves_from(first: int, entries: Iterable[EntryFields]) -> list[bytes]:
             else f'{{"follows":{follows},"index":{index},"kind":"{kind}",'
             f'"payload_digest":"{digest}","time":"{time}"}}'
         ).encode()
-        for index, (kind, time, follows, _, _, digest) in enumerate(entries, first)
+        for index, (kind, time, follows, digest) in enumerate(entries, first)
     ]
 
 

@@ -295,8 +295,8 @@ class LedgerWriter:
             raise Unavailable("the ledger writer is not running")
         old_size = self._head.size
         new_size = old_size + len(ticket.payloads)
-        columns = (ticket.kinds, ticket.times, ticket.follows, ticket.payloads, ticket.salts, ticket.digests)
-        leaves = leaves_from(old_size, zip(*columns, strict=True))
+        fields = zip(ticket.kinds, ticket.times, ticket.follows, ticket.digests, strict=True)
+        leaves = leaves_from(old_size, fields)
         hashes = [_sha256(b"\x00" + leaf).digest() for leaf in leaves]  # RFC 9162 §2.1.1 leaf hash
         edge = list(self._edge)
         nodes = extend_runs(edge, old_size, hashes)
