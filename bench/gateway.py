@@ -37,6 +37,7 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 
 from agentgov.approvals.wiring import open_authority
-from agentgov.cli.gateway import make_gate
+from agentgov.cli.gateway import opened_gate
 from agentgov.core.clock import SystemClock, isoformat_z
 from agentgov.db import make_engine, upgrade
 from agentgov.gateway import (
@@ -196,16 +197,19 @@ def serve_gateway(database: Path, pid_file: Path, gate_name: str, command: list[
         gateway_metadata.create_all(engine)  # the pin store alone
     identity = Identity(_AGENT, _USER, "echo what I say")
     settings = GatewaySettings()
-    gate: Gate = make_gate(None, identity, settings) if gate_name == "guard" else UnsafeAllowAllGate()
-    anyio.run(
-        lambda: serve_stdio(
-            stdio_upstream(command, name="bench-echo"),
-            gate=gate,
-            identity=identity,
-            store=SqlPinStore(engine),
-            settings=settings,
-        )
+    opened: AbstractContextManager[Gate] = (
+        opened_gate(None, identity, settings) if gate_name == "guard" else nullcontext(UnsafeAllowAllGate())
     )
+    with opened as gate:
+        anyio.run(
+            lambda: serve_stdio(
+                stdio_upstream(command, name="bench-echo"),
+                gate=gate,
+                identity=identity,
+                store=SqlPinStore(engine),
+                settings=settings,
+            )
+        )
 
 
 # The measurement -----------------------------------------------------------------------------------

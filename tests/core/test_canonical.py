@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentgov.core import canonical_json, digest_json, parse_digest, parse_json
+from agentgov.core.canonical import fast_canonical
 from agentgov.errors import InvalidInput, MalformedRequest
 
 json_values = st.recursive(
@@ -57,3 +58,14 @@ def test_duplicate_members_are_refused() -> None:
 def test_bad_digest_text_is_refused() -> None:
     with pytest.raises(InvalidInput):
         parse_digest("sha256:XYZ")
+
+
+@given(json_values)
+def test_fast_canonical_json_is_byte_identical_to_rfc8785(value: Any) -> None:
+    assert fast_canonical(value) == canonical_json(value)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False), st.text(min_size=1))
+def test_values_outside_the_fast_path_take_the_exact_path(number: float, key: str) -> None:
+    value = {key: number, "\u00e9": [number]}
+    assert fast_canonical(value) == canonical_json(value)

@@ -6,6 +6,7 @@ The guard allows every tool except ``delete_everything`` (blocked by a fence) an
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from agentgov.cli.gateway import build_gateway_group
@@ -16,9 +17,13 @@ from agentgov.gateway.testing import ScriptedGate
 FENCE = "fence: no bulk deletes"
 
 
-def scripted(ctx_obj: Any, identity: Identity, settings: GatewaySettings) -> Gate:
-    return ScriptedGate(
-        {"delete_everything": "block", "add": "ask"}, default="allow", reasons={"delete_everything": FENCE}
+def scripted(ctx_obj: Any, identity: Identity, settings: GatewaySettings) -> AbstractContextManager[Gate]:
+    return nullcontext(
+        ScriptedGate(
+            {"delete_everything": "block", "add": "ask"},
+            default="allow",
+            reasons={"delete_everything": FENCE},
+        )
     )
 
 

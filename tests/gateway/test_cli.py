@@ -1,23 +1,33 @@
 """``agentgov gateway``: the stdio command serving the official SDK client from a real process, the pin
-commands, and a gateway that refuses to run without a guard."""
+commands, a gateway that refuses to run without a guard, and one that releases its guard when it stops."""
 
 from __future__ import annotations
 
 import json
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
+import uvicorn
 from click.testing import CliRunner
 from mcp import ClientSession, StdioServerParameters, stdio_client
-from mcp.types import TextContent
+from mcp.types import (
+    LATEST_PROTOCOL_VERSION,
+    Implementation,
+    InitializeResult,
+    ServerCapabilities,
+    TextContent,
+)
 
-from agentgov.cli.gateway import gateway, make_gate
+from agentgov.cli import gateway as gateway_cli
+from agentgov.cli.gateway import gateway, opened_gate
 from agentgov.core.clock import SystemClock
 from agentgov.db import make_engine, upgrade
-from agentgov.errors import NotFound
-from agentgov.gateway import GatewaySettings, Identity, SqlPinStore, ToolChange
+from agentgov.errors import NotFound, Unavailable
+from agentgov.gateway import GatewaySettings, Identity, SqlPinStore, ToolChange, Upstream
 from agentgov.gateway.guard_gate import GuardGate
 from agentgov.gateway.pin_store import FIRST_USE
 from agentgov.gateway.pins import tool_definition, tool_digest
@@ -85,10 +95,92 @@ async def test_stdio_command_serves_the_sdk_client_from_its_own_stdin_and_stdout
 async def test_the_cli_gateway_asks_the_real_guard_which_refuses_an_agent_not_in_the_registry(
     database: str,
 ) -> None:
-    gate = make_gate(None, Identity("urn:agent:nowhere.example:ghost", "alice"), GatewaySettings())
-    assert isinstance(gate, GuardGate)
-    with pytest.raises(NotFound, match="not in the registry"):
-        await gate.open_session(agent_id="urn:agent:nowhere.example:ghost", user_id="alice", task=None)
+    ghost = Identity("urn:agent:nowhere.example:ghost", "alice")
+    with opened_gate(None, ghost, GatewaySettings()) as gate:
+        assert isinstance(gate, GuardGate)
+        with pytest.raises(NotFound, match="not in the registry"):
+            await gate.open_session(agent_id=ghost.agent_id, user_id="alice", task=None)
+
+
+WATCHER = "registry-status-watch"  # the thread of the guard's StatusWatcher
+STDIO_ARGS = ["stdio", "--agent", "a", "--user", "u", "--", sys.executable, "-c", "pass"]
+HTTP_ARGS = ["http", "--upstream", "http://127.0.0.1:9/mcp", "--agent", "a", "--user", "u"]
+
+
+def _watchers() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == WATCHER}
+
+
+def test_the_stdio_gateway_stops_the_registry_watcher_when_its_client_leaves(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _watchers()
+    while_serving: list[set[threading.Thread]] = []
+
+    async def client_leaves(upstream: Upstream, **_: Any) -> None:
+        while_serving.append(_watchers() - before)
+
+    monkeypatch.setattr(gateway_cli, "serve_stdio", client_leaves)
+    result = CliRunner().invoke(gateway, STDIO_ARGS)
+    assert result.exit_code == 0, result.output
+    assert [len(started) for started in while_serving] == [1]  # the guard followed the registry...
+    assert not _watchers() - before  # ...until the gateway stopped
+
+
+def test_the_stdio_gateway_stops_the_registry_watcher_when_it_fails(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _watchers()
+
+    async def upstream_gone(upstream: Upstream, **_: Any) -> None:
+        assert _watchers() - before
+        raise Unavailable("the upstream went away")
+
+    monkeypatch.setattr(gateway_cli, "serve_stdio", upstream_gone)
+    result = CliRunner().invoke(gateway, STDIO_ARGS)
+    assert result.exit_code == 1
+    assert "the upstream went away" in result.stderr
+    assert not _watchers() - before
+
+
+def test_the_http_gateway_stops_the_registry_watcher_when_it_stops(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _watchers()
+    while_serving: list[set[threading.Thread]] = []
+
+    async def upstream_info(upstream: Upstream, settings: GatewaySettings) -> InitializeResult:
+        return InitializeResult(
+            protocol_version=LATEST_PROTOCOL_VERSION,
+            capabilities=ServerCapabilities(),
+            server_info=Implementation(name="toy", version="1"),
+        )
+
+    def stopped(app: Any, **_: Any) -> None:  # as uvicorn.run returns on SIGINT or SIGTERM
+        while_serving.append(_watchers() - before)
+
+    monkeypatch.setattr(gateway_cli, "probe", upstream_info)
+    monkeypatch.setattr(uvicorn, "run", stopped)
+    result = CliRunner().invoke(gateway, HTTP_ARGS)
+    assert result.exit_code == 0, result.output
+    assert [len(started) for started in while_serving] == [1]
+    assert not _watchers() - before
+
+
+def test_the_http_gateway_stops_the_registry_watcher_when_its_upstream_cannot_be_reached(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _watchers()
+
+    async def unreachable(upstream: Upstream, settings: GatewaySettings) -> InitializeResult:
+        assert _watchers() - before
+        raise Unavailable("upstream unreachable")
+
+    monkeypatch.setattr(gateway_cli, "probe", unreachable)
+    result = CliRunner().invoke(gateway, HTTP_ARGS)
+    assert result.exit_code == 1
+    assert "upstream unreachable" in result.stderr
+    assert not _watchers() - before
 
 
 def test_http_gateway_refuses_a_public_address_without_being_told(database: str) -> None:

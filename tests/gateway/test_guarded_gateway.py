@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from datetime import timedelta
+from typing import Any, Literal
 
 import anyio
 import pytest
@@ -14,7 +15,8 @@ from mcp.types import CallToolResult, TextContent
 from sqlalchemy import Engine
 
 from agentgov.core.clock import FixedClock
-from agentgov.gateway import Identity
+from agentgov.errors import NotFound
+from agentgov.gateway import GatewaySettings, Identity
 from agentgov.gateway.guard_gate import GuardGate
 from agentgov.guard import CallCheck, GuardRuntime, open_guard
 from agentgov.guard.status import StatusSettings
@@ -135,3 +137,90 @@ async def test_checks_leave_the_event_loop_while_the_gateway_serves_several_sess
     assert (await gate.check_call(first, "toy", "echo", {"message": "three"})).action == "allow"
     local = engine.dialect.name == "sqlite"
     assert seen == [local, False, local]
+
+
+# What the gate remembers of pending approvals: only while an answer can still settle them, and at most
+# max_pending_approvals of them.
+
+
+async def _asked(gate: GuardGate, session: str, arguments: dict[str, Any]) -> str:
+    verdict = await gate.check_call(session, "toy", "delete_everything", arguments)
+    assert verdict.action == "ask", verdict
+    assert verdict.approval_id is not None
+    assert verdict.approval_id in gate.pending
+    return verdict.approval_id
+
+
+@pytest.mark.parametrize("approved", [True, False])
+async def test_an_approval_answered_in_the_client_is_forgotten_once_settled(
+    runtime: GuardRuntime, approved: bool
+) -> None:
+    gate = GuardGate(runtime.guard)
+    session = await gate.open_session(agent_id=AGENT, user_id="alice", task="tidy up")
+    approval = await _asked(gate, session, {"confirm": True})
+
+    answered = await gate.answer(session, approval, approved)
+    assert answered.action == ("allow" if approved else "block")
+    assert len(gate.pending) == 0
+    assert gate.pending.sessions == 0
+    with pytest.raises(NotFound):  # settled: answering it again fails closed
+        await gate.answer(session, approval, approved)
+
+
+@pytest.mark.parametrize("seen_by", ["wait", "retry"])
+async def test_an_approval_decided_elsewhere_is_forgotten_once_the_call_uses_it(
+    runtime: GuardRuntime, seen_by: Literal["wait", "retry"]
+) -> None:
+    gate = GuardGate(runtime.guard)
+    session = await gate.open_session(agent_id=AGENT, user_id="alice", task="tidy up")
+    approval = await _asked(gate, session, {"confirm": True})
+    await anyio.to_thread.run_sync(lambda: runtime.services.approvals.approve(ALICE, approval))
+
+    if seen_by == "wait":
+        ran = await gate.wait(session, approval, 0)
+    else:  # the client was told to retry the same call once approved
+        ran = await gate.check_call(session, "toy", "delete_everything", {"confirm": True})
+    assert ran.action == "allow"
+    assert approval not in gate.pending
+    assert len(gate.pending) == 0
+    with pytest.raises(NotFound):
+        await gate.wait(session, approval, 0)
+
+
+async def test_an_expired_approval_is_forgotten_for_the_one_the_call_asks_for_next(
+    runtime: GuardRuntime, clock: FixedClock
+) -> None:
+    gate = GuardGate(runtime.guard)
+    session = await gate.open_session(agent_id=AGENT, user_id="alice", task="tidy up")
+    expired = await _asked(gate, session, {"confirm": True})
+    clock.advance(timedelta(seconds=runtime.guard.settings.approval_ttl_s + 1))
+
+    again = await gate.wait(session, expired, 0)
+    assert again.action == "ask"
+    assert again.approval_id not in (None, expired)
+    assert expired not in gate.pending
+    assert again.approval_id in gate.pending
+    assert len(gate.pending) == 1
+
+
+async def test_a_session_asking_again_and_again_never_holds_more_than_the_limit(
+    runtime: GuardRuntime,
+) -> None:
+    gate = GuardGate(runtime.guard, settings=GatewaySettings(max_pending_approvals=3))
+    session = await gate.open_session(agent_id=AGENT, user_id="alice", task="tidy up")
+    asked = []
+    for n in range(8):
+        asked.append(await _asked(gate, session, {"confirm": True, "attempt": n}))
+        assert len(gate.pending) <= 3
+    assert [a in gate.pending for a in asked] == [False] * 5 + [True] * 3  # the oldest went first
+
+    with pytest.raises(NotFound):  # forgotten here, so answering it fails closed...
+        await gate.answer(session, asked[0], True)
+    # ...while the guard still holds it: the same call asks for the same approval again.
+    assert await _asked(gate, session, {"confirm": True, "attempt": 0}) == asked[0]
+    assert len(gate.pending) == 3
+    assert (await gate.answer(session, asked[-1], True)).action == "allow"
+
+    await gate.close_session(session)
+    assert len(gate.pending) == 0
+    assert gate.pending.sessions == 0

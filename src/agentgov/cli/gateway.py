@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager, closing
 from typing import Any, TypeVar
 
 import anyio
@@ -34,20 +35,23 @@ from agentgov.gateway.port import Gate
 from agentgov.guard import GuardSettings, open_guard
 from agentgov.ledger.outbox import OutboxRecorder, OutboxStore
 
-__all__ = ["GateFactory", "build_gateway_group", "gateway", "make_gate"]
+__all__ = ["GateFactory", "build_gateway_group", "gateway", "make_gate", "opened_gate"]
 
 T = TypeVar("T")
-GateFactory = Callable[[Any, Identity, GatewaySettings], Gate]
+# The guard a gateway command asks, held open while the gateway runs and released when it stops.
+GateFactory = Callable[[Any, Identity, GatewaySettings], AbstractContextManager[Gate]]
 StoreFactory = Callable[[], PinStore]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def make_gate(ctx_obj: Any, identity: Identity, settings: GatewaySettings) -> Gate:
+def make_gate(ctx_obj: Any, identity: Identity, settings: GatewaySettings) -> GuardGate:
     """The guard the gateway asks about every tool call, over the configured store.
 
     A gateway is never the ledger's writer: its decisions are committed to the ledger outbox before
     the call proceeds, and the writer (the server, or ``agentgov ledger sync``) appends them in order.
-    Agent statuses follow lifecycle moves through the registry watcher (recall within two seconds).
+    Agent statuses follow lifecycle moves through the registry watcher (recall within two seconds);
+    the watcher's thread is the gate's to stop: the caller closes the gate (or uses
+    :func:`opened_gate`) once the gateway stops.
     """
     eng = engine()
     if current_revision(eng) != head_revision():
@@ -59,7 +63,12 @@ def make_gate(ctx_obj: Any, identity: Identity, settings: GatewaySettings) -> Ga
         OutboxRecorder(OutboxStore(eng), clock),
         settings=GuardSettings(deployment=os.environ.get("AGENTGOV_POLICY_DEPLOYMENT") or None),
     )
-    return GuardGate(runtime.guard)
+    return GuardGate(runtime.guard, settings=settings, on_close=runtime.close)
+
+
+def opened_gate(ctx_obj: Any, identity: Identity, settings: GatewaySettings) -> AbstractContextManager[Gate]:
+    """:func:`make_gate`, closed when the ``with`` block ends, however it ends."""
+    return closing(make_gate(ctx_obj, identity, settings))
 
 
 def sql_pin_store() -> PinStore:
@@ -150,7 +159,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def build_gateway_group(
-    gate_factory: GateFactory = make_gate, store_factory: StoreFactory = sql_pin_store
+    gate_factory: GateFactory = opened_gate, store_factory: StoreFactory = sql_pin_store
 ) -> click.Group:
     """The ``gateway`` command group, with the guard and pin store it is given."""
 
@@ -190,10 +199,10 @@ def build_gateway_group(
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
         identity = Identity(agent_id, user_id, task)
         settings = _settings(ask_wait, pin_on_first_use, forward_resources, forward_prompts)
-        gate = gate_factory(click.get_current_context().obj, identity, settings)
         upstream = stdio_upstream(command, name=server_name, env=_environment(env_entries), cwd=cwd)
-        store = store_factory()
-        _run(lambda: serve_stdio(upstream, gate=gate, identity=identity, store=store, settings=settings))
+        with gate_factory(click.get_current_context().obj, identity, settings) as gate:
+            store = store_factory()
+            _run(lambda: serve_stdio(upstream, gate=gate, identity=identity, store=store, settings=settings))
 
     @gateway.command()
     @click.option("--upstream", "url", required=True, help="The upstream's streamable HTTP URL.")
@@ -231,15 +240,15 @@ def build_gateway_group(
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
         identity = Identity(agent_id, user_id, task)
         settings = _settings(ask_wait, pin_on_first_use, forward_resources, forward_prompts)
-        gate = gate_factory(click.get_current_context().obj, identity, settings)
         upstream = http_upstream(url, name=server_name)
-        store = store_factory()
-        info = _run(lambda: probe(upstream, settings))
-        app, _pool = http_app(
-            upstream, info, gate=gate, identity=identity, store=store, settings=settings, host=host
-        )
-        click.echo(f"agentgov gateway on http://{host}:{port}/mcp in front of {upstream.name}", err=True)
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        with gate_factory(click.get_current_context().obj, identity, settings) as gate:
+            store = store_factory()
+            info = _run(lambda: probe(upstream, settings))
+            app, _pool = http_app(
+                upstream, info, gate=gate, identity=identity, store=store, settings=settings, host=host
+            )
+            click.echo(f"agentgov gateway on http://{host}:{port}/mcp in front of {upstream.name}", err=True)
+            uvicorn.run(app, host=host, port=port, log_level="warning")
 
     @gateway.group()
     def pins() -> None:

@@ -6,7 +6,7 @@ import hashlib
 import re
 from typing import Any
 
-from agentgov.core.canonical import canonical_json
+from agentgov.core.canonical import fast_canonical
 from agentgov.errors import InvalidInput
 
 __all__ = ["DIGEST_PATTERN", "digest_bytes", "digest_json", "parse_digest"]
@@ -21,7 +21,7 @@ def digest_bytes(data: bytes) -> str:
 
 def digest_json(value: Any) -> str:
     """Digest of the RFC 8785 canonical form of ``value``."""
-    return digest_bytes(canonical_json(value))
+    return digest_bytes(fast_canonical(value))
 
 
 def parse_digest(text: str) -> bytes:

@@ -10,14 +10,20 @@ the guard raises reaches the proxy, which fails closed.
 
 An ``ask`` names its approval; the user answers it in the client (MCP elicitation: the user's own
 answer, so it may decide even a ``user_only`` action) or elsewhere (console, API, CLI), and the same
-call is then checked again: the approval is consumed once, bound to the exact arguments. A result
-carrying an injected instruction is passed on with a warning first, and every value in it is hostile
-to later calls of the session (see ``provenance``).
+call is then checked again: the approval is consumed once, bound to the exact arguments. The gate
+remembers which call each pending approval belongs to only while an answer can still change it (see
+:class:`PendingApprovals`). A result carrying an injected instruction is passed on with a warning
+first, and every value in it is hostile to later calls of the session (see ``provenance``).
+
+A gate may own what its guard was opened with (the registry watcher's thread, given as ``on_close``):
+whoever runs the gateway calls :meth:`GuardGate.close` once it stops.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
@@ -25,13 +31,15 @@ import anyio
 import anyio.to_thread
 from mcp.types import CallToolResult, TextContent, Tool
 
-from agentgov.errors import NotFound
+from agentgov.approvals.model import arguments_digest
+from agentgov.errors import InvalidInput, NotFound
 from agentgov.gateway.port import CallVerdict, ResultVerdict
+from agentgov.gateway.settings import GatewaySettings
 from agentgov.guard.pipeline import CallCheck, Guard
 from agentgov.identity.apikeys import Principal, Role
 from agentgov.policy.model import ActionRef, RequestContext
 
-__all__ = ["INJECTION_WARNING", "GuardGate"]
+__all__ = ["INJECTION_WARNING", "AskedCall", "GuardGate", "PendingApprovals"]
 
 T = TypeVar("T")
 
@@ -56,13 +64,111 @@ def _result_value(result: CallToolResult) -> Any:
     return "\n".join(texts)
 
 
+CallKey = tuple[str, str, str]  # server, tool, digest of the arguments: what an approval is bound to
+
+
+@dataclass(frozen=True, slots=True)
+class AskedCall:
+    """The call an approval was asked for, as an answer to it re-checks it."""
+
+    session: str
+    server: str
+    tool: str
+    arguments: dict[str, Any]
+    key: CallKey
+
+
+class PendingApprovals:
+    """Approval id -> the call that asked for it, while an answer in the client can still settle it.
+
+    A check of the call replaces what is remembered for it: the approval it still waits for, or nothing
+    once it was used, refused, or expired and replaced. A session's entries leave with it, and past
+    ``limit`` the oldest leaves first; an approval forgotten here is unknown to ``answer`` and ``wait``,
+    which raise NotFound, and the proxy fails closed.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._calls: OrderedDict[str, AskedCall] = OrderedDict()  # oldest first
+        self._by_session: dict[str, dict[CallKey, str]] = {}  # session -> call -> its approval
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def __contains__(self, approval_id: object) -> bool:
+        return approval_id in self._calls
+
+    @property
+    def sessions(self) -> int:
+        """Sessions with an approval remembered."""
+        return len(self._by_session)
+
+    def get(self, approval_id: str) -> AskedCall | None:
+        return self._calls.get(approval_id)
+
+    def holds(self, session: str) -> bool:
+        """Whether any approval of ``session`` is remembered (else a check has nothing to settle)."""
+        return session in self._by_session
+
+    def asked(self, approval_id: str, call: AskedCall) -> None:
+        """The check of ``call`` asks for ``approval_id`` (the one it already waited for, or a new one)."""
+        self.settled(call.session, call.key)
+        if approval_id in self._calls:  # one approval, one call: never two keys leading to it
+            self._drop(approval_id)
+        self._calls[approval_id] = call
+        self._by_session.setdefault(call.session, {})[call.key] = approval_id
+        while len(self._calls) > self.limit:
+            self._drop(next(iter(self._calls)))
+
+    def settled(self, session: str, key: CallKey) -> None:
+        """The check of this call no longer waits for the approval it asked for, if any."""
+        approval = self._by_session.get(session, {}).get(key)
+        if approval is not None:
+            self._drop(approval)
+
+    def close(self, session: str) -> None:
+        for approval in self._by_session.pop(session, {}).values():
+            self._calls.pop(approval, None)
+
+    def _drop(self, approval_id: str) -> None:
+        call = self._calls.pop(approval_id)
+        calls = self._by_session[call.session]
+        del calls[call.key]
+        if not calls:
+            del self._by_session[call.session]
+
+
+def _call_key(server: str, tool: str, arguments: dict[str, Any]) -> CallKey:
+    """What the guard binds an approval to (the digest of the exact arguments)."""
+    try:
+        return (server, tool, arguments_digest(arguments))
+    except InvalidInput:
+        # Arguments that cannot be canonicalised were never bound to an approval: a key of their own,
+        # which settles nothing, and which an ask (that the guard could not have made) never shares.
+        return (server, tool, "")
+
+
 class GuardGate:
-    def __init__(self, guard: Guard, *, actor: str = "gateway") -> None:
+    def __init__(
+        self,
+        guard: Guard,
+        *,
+        actor: str = "gateway",
+        settings: GatewaySettings | None = None,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
         self.guard = guard
         self.actor = actor
-        self._pending: dict[str, tuple[str, str, str, dict[str, Any]]] = {}  # approval -> the call
+        self.pending = PendingApprovals((settings or GatewaySettings()).max_pending_approvals)
         self._open: set[str] = set()  # guard sessions opened through this gate, not yet closed
         self._local = guard.authority.store.engine.dialect.name == "sqlite"
+        self._on_close = on_close
+
+    def close(self) -> None:
+        """Release what the gate owns (``on_close``: the guard's watcher, its notifier); idempotent."""
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()
 
     async def _run(self, call: Callable[[], T]) -> T:
         """Run a call of the synchronous guard: on the loop when it serves one session over a local
@@ -98,36 +204,55 @@ class GuardGate:
     async def check_call(
         self, session: str, server: str, tool: str, arguments: dict[str, Any]
     ) -> CallVerdict:
-        return await self._check(session, server, tool, arguments, None)
+        return await self._check(session, server, tool, arguments)
+
+    async def _recheck(self, call: AskedCall, approval_id: str) -> CallVerdict:
+        """The asked call again, once its approval may have been decided."""
+        return await self._check(
+            call.session, call.server, call.tool, call.arguments, approval_id=approval_id, key=call.key
+        )
 
     async def _check(
-        self, session: str, server: str, tool: str, arguments: dict[str, Any], approval_id: str | None
+        self,
+        session: str,
+        server: str,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        approval_id: str | None = None,
+        key: CallKey | None = None,
     ) -> CallVerdict:
         s = self.guard.sessions.get(session)
         check = await self._run(
             partial(self.guard.check_call, s, server, tool, arguments, approval_id=approval_id)
         )
-        if check.effect == "ask" and check.approval_id is not None:
-            self._pending[check.approval_id] = (session, server, tool, arguments)
+        waits = check.approval_id if check.effect == "ask" else None
+        # Nothing asked and nothing pending in the session (the common path): no digest to compute.
+        if waits is not None or self.pending.holds(session):
+            key = key or _call_key(server, tool, arguments)
+            if waits is not None:
+                self.pending.asked(waits, AskedCall(session, server, tool, arguments, key))
+            else:
+                self.pending.settled(session, key)
         return _verdict(check)
 
     async def answer(self, session: str, approval_id: str, approved: bool) -> CallVerdict:
-        owner, server, tool, arguments = self._call_of(session, approval_id)
+        call = self._call_of(session, approval_id)
         user = Principal(
-            key_id=f"mcp:{session}", role=Role.USER, subject=self.guard.sessions.get(owner).user_id
+            key_id=f"mcp:{session}", role=Role.USER, subject=self.guard.sessions.get(call.session).user_id
         )
         decide = self.guard.approvals.approve if approved else self.guard.approvals.refuse
         await self._run(partial(decide, user, approval_id, "answered in the MCP client"))
-        return await self._check(owner, server, tool, arguments, approval_id)
+        return await self._recheck(call, approval_id)
 
     async def wait(self, session: str, approval_id: str, timeout_s: float) -> CallVerdict:
-        owner, server, tool, arguments = self._call_of(session, approval_id)
+        call = self._call_of(session, approval_id)
         await self.guard.approvals.wait(self.guard.principal, approval_id, timeout_s)
-        return await self._check(owner, server, tool, arguments, approval_id)
+        return await self._recheck(call, approval_id)
 
-    def _call_of(self, session: str, approval_id: str) -> tuple[str, str, str, dict[str, Any]]:
-        call = self._pending.get(approval_id)
-        if call is None or call[0] != session:
+    def _call_of(self, session: str, approval_id: str) -> AskedCall:
+        call = self.pending.get(approval_id)
+        if call is None or call.session != session:
             raise NotFound(f"no approval {approval_id!r} asked in this session")
         return call
 
@@ -148,8 +273,6 @@ class GuardGate:
         await self._run(partial(self.guard.recorder.record, kind, subject, self.actor, payload))
 
     async def close_session(self, session: str) -> None:
-        for approval, call in list(self._pending.items()):
-            if call[0] == session:
-                self._pending.pop(approval, None)
+        self.pending.close(session)
         self._open.discard(session)
         self.guard.close_session(session)

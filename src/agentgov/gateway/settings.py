@@ -41,6 +41,11 @@ class GatewaySettings:
     # The approval prompt shows the arguments cut to this many characters; the full arguments stay
     # with the approval in the guard.
     argument_summary_chars: int = 600
+    # Approvals one gateway remembers as answerable in the client (the call each one re-checks). A
+    # session that asks again and again must not grow the gateway without bound: past this, the oldest
+    # is forgotten, and answering it fails closed (the approval itself stays with the guard, decidable
+    # elsewhere, and a retry of the same call asks for it again).
+    max_pending_approvals: int = 1024
 
     # A request over this is refused before parsing: over streamable HTTP with 413; over stdio its line
     # is dropped whole (no answer: the client's call times out), see ``pipes``.
@@ -64,7 +69,13 @@ class GatewaySettings:
                 continue
             if isinstance(value, int | float) and value < 0:
                 raise InvalidInput(f"gateway setting {f.name} must not be negative", field=f.name)
-        for name in ("max_tool_pages", "max_tools", "max_result_bytes", "max_request_bytes"):
+        for name in (
+            "max_tool_pages",
+            "max_tools",
+            "max_result_bytes",
+            "max_request_bytes",
+            "max_pending_approvals",
+        ):
             if getattr(self, name) < 1:
                 raise InvalidInput(f"gateway setting {name} must be at least 1", field=name)
         if self.http_session_idle_s <= 0 or self.http_reap_interval_s <= 0:

@@ -22,9 +22,9 @@ from typing import Annotated, Literal, NamedTuple
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
 
+from agentgov.core.canonical import fast_canonical
 from agentgov.core.digest import DIGEST_PATTERN
 from agentgov.errors import InvalidInput, PayloadTooLarge
-from agentgov.ledger.canonical import fast_canonical
 
 __all__ = [
     "ACTION_KINDS",

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from agentgov.core.clock import Clock
+from agentgov.db.driver import bind_time, placeholder
 from agentgov.db.store import SqlStore
 from agentgov.errors import AgentGovError, InvalidInput, Unavailable
 from agentgov.ledger.entries import ActionEvent, AnyEvent, NoteEvent, parse_event
@@ -52,9 +53,8 @@ def _event(kind: str, subject: str, actor: str, payload: dict[str, Any], clock: 
     return ActionEvent(kind=kind, subject=subject, actor=actor, data=payload, time=clock.now())
 
 
-# Compiled once, reused for every event; an event joining a caller's transaction needs no id back.
+# Compiled once, reused for every event.
 _PUT = insert(ledger_outbox).returning(ledger_outbox.c.id)
-_APPEND = insert(ledger_outbox)
 
 
 class OutboxStore(SqlStore):
@@ -65,9 +65,13 @@ class OutboxStore(SqlStore):
             return int(conn.execute(_PUT, {"event": event, "created_at": clock.now()}).scalar_one())
 
     def put_in(self, conn: Connection, event: bytes, clock: Clock) -> None:
-        """The event in the caller's transaction on this store's database: durable once it commits."""
+        """The event in the caller's transaction on this store's database: durable once it commits.
+
+        Driver SQL: every guarded call takes this path (see agentgov.db.driver)."""
+        mark = placeholder(conn)
+        sql = f"INSERT INTO ledger_outbox (event, created_at) VALUES ({mark}, {mark})"  # noqa: S608
         try:
-            conn.execute(_APPEND, {"event": event, "created_at": clock.now()})
+            conn.exec_driver_sql(sql, (event, bind_time(conn, clock.now())))
         except SQLAlchemyError as exc:
             raise Unavailable(f"{self.store_name} store failed: {exc.__class__.__name__}") from exc
 

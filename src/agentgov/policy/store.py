@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from agentgov.db.driver import bind_json, bind_time, placeholder
 from agentgov.db.store import SqlStore
 from agentgov.policy.tables import (
     decisions,
@@ -100,28 +101,44 @@ def _upsert(conn: Connection) -> Any:
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
-_INSERT_DECISION = insert(decisions)
-# Built once: the hot path of every decision only binds its values. The live grants come with their
-# usage on the request's day (NULL when unused), in one statement.
-_LIVE_GRANTS = (
-    select(
-        grants.c.id,
-        grants.c.canonical,
-        grants.c.digest,
-        grant_usage.c.count.label("used_count"),
-        grant_usage.c.amount_micros.label("used_micros"),
-    )
-    .outerjoin(
-        grant_usage, and_(grant_usage.c.grant_id == grants.c.id, grant_usage.c.day == bindparam("day"))
-    )
-    .where(
-        grants.c.grantor == bindparam("grantor"),
-        grants.c.agent_id == bindparam("agent_id"),
-        grants.c.revoked_at.is_(None),
-        grants.c.expires_at > bindparam("at", type_=grants.c.expires_at.type),
-    )
-    .order_by(grants.c.created_at, grants.c.id)
+# The hot path of every decision, as driver SQL (see agentgov.db.driver): the live grants come with
+# their usage on the request's day (NULL when unused), in one statement; then the decision's row.
+_DECISION_COLUMNS = (
+    "id",
+    "deployment",
+    "user_id",
+    "agent_id",
+    "server",
+    "tool",
+    "arguments_digest",
+    "request",
+    "effect",
+    "applied_effect",
+    "enforced",
+    "decision_class",
+    "decision",
+    "policy_digest",
+    "record_index",
+    "created_at",
 )
+_LIVE_GRANT_COLUMNS = ("id", "canonical", "digest", "used_count", "used_micros")
+
+
+def _hot_statements(mark: str) -> tuple[str, str]:
+    # Constants and the driver's parameter mark only.
+    live = (
+        "SELECT grants.id, grants.canonical, grants.digest, grant_usage.count, grant_usage.amount_micros "  # noqa: S608
+        "FROM grants LEFT OUTER JOIN grant_usage "
+        f"ON grant_usage.grant_id = grants.id AND grant_usage.day = {mark} "
+        f"WHERE grants.grantor = {mark} AND grants.agent_id = {mark} AND grants.revoked_at IS NULL "
+        f"AND grants.expires_at > {mark} ORDER BY grants.created_at, grants.id"
+    )
+    marks = ", ".join([mark] * len(_DECISION_COLUMNS))
+    insert_row = f"INSERT INTO decisions ({', '.join(_DECISION_COLUMNS)}) VALUES ({marks})"  # noqa: S608
+    return live, insert_row
+
+
+_HOT = {mark: _hot_statements(mark) for mark in ("?", "%s")}
 
 # Read again by every decision once its cached copy is a second old.
 _DEPLOYMENT = select(policy_deployments).where(policy_deployments.c.name == bindparam("name"))
@@ -132,16 +149,21 @@ class DecisionUnit:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._live, self._insert = _HOT[placeholder(conn)]
 
-    def live_grants(self, grantor: str, agent_id: str, at: datetime, day: str) -> list[RowMapping]:
+    def live_grants(self, grantor: str, agent_id: str, at: datetime, day: str) -> list[dict[str, Any]]:
         """Unrevoked, unexpired grants of one user to one agent, each with its usage on ``day``
         (``used_count``, ``used_micros``; None when unused): read at each decision, never cached, so
         that a revocation takes effect on the very next decision."""
-        params = {"grantor": grantor, "agent_id": agent_id, "at": at, "day": day}
-        return list(self.conn.execute(_LIVE_GRANTS, params).mappings())
+        rows = self.conn.exec_driver_sql(self._live, (day, grantor, agent_id, bind_time(self.conn, at)))
+        return [dict(zip(_LIVE_GRANT_COLUMNS, row, strict=True)) for row in rows]
 
     def insert_decision(self, row: Mapping[str, Any]) -> None:
-        self.conn.execute(_INSERT_DECISION, dict(row))  # one compiled statement for every decision
+        values = dict(row)
+        values["request"] = bind_json(values["request"])
+        values["decision"] = bind_json(values["decision"])
+        values["created_at"] = bind_time(self.conn, values["created_at"])
+        self.conn.exec_driver_sql(self._insert, tuple(values[c] for c in _DECISION_COLUMNS))
 
 
 class AuthorityStore(SqlStore):
