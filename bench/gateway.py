@@ -52,6 +52,7 @@ from mcp.server.stdio import stdio_server
 from agentgov.approvals.wiring import open_authority
 from agentgov.cli.gateway import opened_gate
 from agentgov.core.clock import SystemClock, isoformat_z
+from agentgov.core.heap import freeze_startup_heap
 from agentgov.db import make_engine, upgrade
 from agentgov.gateway import (
     CallVerdict,
@@ -201,6 +202,7 @@ def serve_gateway(database: Path, pid_file: Path, gate_name: str, command: list[
         opened_gate(None, identity, settings) if gate_name == "guard" else nullcontext(UnsafeAllowAllGate())
     )
     with opened as gate:
+        freeze_startup_heap()  # as `agentgov gateway stdio` does before serving
         anyio.run(
             lambda: serve_stdio(
                 stdio_upstream(command, name="bench-echo"),

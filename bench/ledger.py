@@ -14,7 +14,6 @@ stdout is one JSON object.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import random
 import tempfile
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from agentgov.core.heap import freeze_startup_heap
 from agentgov.db import make_engine, upgrade
 from agentgov.ledger.entries import RegistryLifecycle
 from agentgov.ledger.fsck import fsck
@@ -157,17 +157,6 @@ def proof_latencies(store: SqlLedgerStore, n: int, rng: random.Random) -> tuple[
     return percentile(inclusion_ms, 50), percentile(consistency_ms, 50)
 
 
-def freeze_startup_heap() -> None:
-    """Take what start-up built out of the collector's reach, as the server does (server/app.py).
-
-    The writer runs in the server's process, whose lifespan freezes the modules and objects built at
-    start-up; without it every full collection walks them (about 100 ms each, several per million
-    appends) and the figure would be that of a process configured unlike the one it models.
-    """
-    gc.collect()
-    gc.freeze()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -180,7 +169,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     rng = random.Random(20261121)
-    freeze_startup_heap()
+    freeze_startup_heap()  # as the server does: the writer runs in its process
     with tempfile.TemporaryDirectory(dir=args.workdir) as workdir:
         with fresh_store(args.backend, Path(workdir), "unbatched") as engine:
             count = min(args.n, args.unbatched_n)

@@ -17,6 +17,7 @@ import uvicorn
 
 from agentgov.cli.common import LOCAL_ADMIN, emit, engine, handle_errors, json_option
 from agentgov.core.clock import SystemClock
+from agentgov.core.heap import freeze_startup_heap
 from agentgov.db import current_revision, head_revision
 from agentgov.errors import AgentGovError, InvalidInput, Unavailable
 from agentgov.gateway import (
@@ -202,6 +203,7 @@ def build_gateway_group(
         upstream = stdio_upstream(command, name=server_name, env=_environment(env_entries), cwd=cwd)
         with gate_factory(click.get_current_context().obj, identity, settings) as gate:
             store = store_factory()
+            freeze_startup_heap()  # no tool call pays for a full collection walking start-up objects
             _run(lambda: serve_stdio(upstream, gate=gate, identity=identity, store=store, settings=settings))
 
     @gateway.command()
@@ -248,6 +250,7 @@ def build_gateway_group(
                 upstream, info, gate=gate, identity=identity, store=store, settings=settings, host=host
             )
             click.echo(f"agentgov gateway on http://{host}:{port}/mcp in front of {upstream.name}", err=True)
+            freeze_startup_heap()
             uvicorn.run(app, host=host, port=port, log_level="warning")
 
     @gateway.group()
