@@ -24,7 +24,7 @@ from agentgov.policy.store import DecisionUnit, MemoryRecorder
 from agentgov.registry.service import RegistryService
 from agentgov.registry.store import RegistryStore
 from tests.conftest import REGISTRAR
-from tests.guard.conftest import AGENT, KNOWN_PAYEE
+from tests.guard.conftest import AGENT, KNOWN_PAYEE, transfer_grant
 
 ALICE = Principal(key_id="t-alice", role=Role.USER, subject="alice")
 ATTACKER = "US133000000121212121212"
@@ -48,6 +48,24 @@ def test_a_call_inside_the_users_grant_is_allowed_and_recorded_first(
     assert check.allowed, check.reasons
     assert recorder.kinds()[-1] == "authority.decision"
     assert check.record_index == len(recorder.events) - 1
+
+
+def test_a_daily_budget_holds_for_guarded_calls_nobody_reports_as_run(
+    runtime: GuardRuntime, clock: FixedClock
+) -> None:
+    # A gateway never reports runs: the budget is taken when a call is allowed, or it would never be.
+    authority = runtime.services.authority
+    for grant in authority.grants.list_grants(ALICE):
+        authority.grants.revoke(ALICE, grant["id"], "replaced by a budgeted grant")
+    budget = {"max_amount_per_day": {"argument": "amount", "limit": "300"}, "max_calls_per_day": 5}
+    authority.grants.create(ALICE, {"grant": transfer_grant(clock, **budget)})
+    guard = runtime.guard
+    session = guard.open_session(agent_id=AGENT, user_id="alice", task="Pay my rent of 120 to my landlord")
+    assert [guard.check_call(session, "bank", "send_money", _send(120)).effect for _ in range(3)] == [
+        "allow",
+        "allow",
+        "ask",  # 240 of 300 spent: another 120 would exceed the day's budget
+    ]
 
 
 def test_a_value_planted_by_an_injected_tool_result_makes_the_transfer_ask(runtime: GuardRuntime) -> None:

@@ -1,8 +1,10 @@
 """The authority service end to end, on SQLite and PostgreSQL: every decision class, grants that do
-and do not cover, revocation, budgets charged when an action runs, shadow mode, policy versions."""
+and do not cover, revocation, budgets taken when an action is allowed, shadow mode, policy versions."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -125,7 +127,7 @@ def test_grant_outside_its_constraints_venue_or_time_does_not_cover(svc: Svc, cl
     assert effect(amount=1, to="bob") is Effect.ASK  # expired
 
 
-def test_budget_is_charged_when_the_action_ran_and_then_exhausted(svc: Svc, clock: FixedClock) -> None:
+def test_an_allow_takes_its_share_of_the_budget_when_decided(svc: Svc, clock: FixedClock) -> None:
     services, _ = svc
     budget: dict[str, Any] = {
         "max_amount_per_day": {"argument": "amount", "limit": "100"},
@@ -135,20 +137,22 @@ def test_budget_is_charged_when_the_action_ran_and_then_exhausted(svc: Svc, cloc
     first = services.authority.decide(request(clock, "pay", amount=60.5, to="bob"), actor="gw")
     charge = [o for o in first.decision.obligations if o.kind is ObligationKind.CHARGE_BUDGET]
     assert charge[0].grant_id == gid
-    # Deciding alone spends nothing: only an action that ran is charged.
-    again = services.authority.decide(request(clock, "pay", amount=60.5, to="bob"), actor="gw")
-    assert again.decision.effect is Effect.ALLOW
-    services.authority.action_ran(ADMIN, first.id)
-    with pytest.raises(Conflict):
-        services.authority.action_ran(ADMIN, first.id)  # charged once
-    usage = services.authority.grants.get(ALICE, gid)["usage_today"]
-    assert usage == {"count": 1, "amount": "60.5"}
-    over = services.authority.decide(request(clock, "pay", amount=40, to="bob"), actor="gw").decision
+    # Taken at once: a second decision before the first action ran sees what is left.
+    assert services.authority.grants.get(ALICE, gid)["usage_today"] == {"count": 1, "amount": "60.5"}
+    over = services.authority.decide(request(clock, "pay", amount=60.5, to="bob"), actor="gw").decision
     assert over.effect is Effect.ASK
     assert any("daily budget" in r for r in over.reasons)
+    assert not [o for o in over.obligations if o.kind is ObligationKind.CHARGE_BUDGET]
+    services.authority.action_ran(ADMIN, first.id)
+    with pytest.raises(Conflict):
+        services.authority.action_ran(ADMIN, first.id)  # reported once
+    with pytest.raises(Conflict, match="did not allow"):
+        services.authority.action_ran(ADMIN, services.authority.list_decisions(ADMIN)[0]["id"])
+    usage = services.authority.grants.get(ALICE, gid)["usage_today"]
+    assert usage == {"count": 1, "amount": "60.5"}  # reporting the run takes nothing more
     for _ in range(2):
         small = services.authority.decide(request(clock, "pay", amount=1, to="bob"), actor="gw")
-        services.authority.action_ran(ADMIN, small.id)
+        assert small.decision.effect is Effect.ALLOW
     fourth = services.authority.decide(request(clock, "pay", amount=1, to="bob"), actor="gw").decision
     assert any("3 calls per day" in r for r in fourth.reasons)
     clock.advance(timedelta(days=1))  # a new UTC day
@@ -156,6 +160,31 @@ def test_budget_is_charged_when_the_action_ran_and_then_exhausted(svc: Svc, cloc
         services.authority.decide(request(clock, "pay", amount=1, to="bob"), actor="gw").decision.effect
         == "allow"
     )
+
+
+@pytest.mark.parametrize(
+    "budget", [{"max_calls_per_day": 3}, {"max_amount_per_day": {"argument": "amount", "limit": "30"}}]
+)
+def test_decisions_made_at_once_never_spend_more_than_the_budget(
+    engine: Engine, clock: FixedClock, budget: dict[str, Any]
+) -> None:
+    services, _ = open_services(engine, clock)
+    activate(services)
+    gid = services.authority.grants.create(ALICE, {"grant": grant_doc(clock, **budget)})["id"]
+    start = threading.Barrier(8)
+
+    def one(_: int) -> Effect:
+        start.wait(10)
+        return services.authority.decide(
+            request(clock, "pay", amount=10, to="bob"), actor="gw"
+        ).decision.effect
+
+    with ThreadPoolExecutor(8) as pool:
+        effects = list(pool.map(one, range(8)))
+    assert effects.count(Effect.ALLOW) == 3, effects  # 3 calls, or 3 x 10 of 30
+    assert set(effects) == {Effect.ALLOW, Effect.ASK}
+    usage = services.authority.grants.get(ALICE, gid)["usage_today"]
+    assert usage == {"count": 3, "amount": "30" if "max_amount_per_day" in budget else "0"}
 
 
 def test_shadow_mode_records_without_enforcing(engine: Engine, clock: FixedClock) -> None:

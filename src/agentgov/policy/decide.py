@@ -32,7 +32,7 @@ from agentgov.policy.model import (
     ToolKind,
 )
 
-__all__ = ["NO_POLICY_DIGEST", "evaluate", "visible_tools"]
+__all__ = ["NO_POLICY_DIGEST", "denied", "evaluate", "visible_tools"]
 
 NO_POLICY_DIGEST = digest_json({"format": "agentgov.policy-set/1", "policies": []})
 _MAX_GRANT_REASONS = 5  # why grants did not cover: enough to act on, short enough to read
@@ -40,6 +40,11 @@ _RECORD = Obligation(kind=ObligationKind.RECORD)
 _NOTIFY = Obligation(kind=ObligationKind.NOTIFY_USER)
 _APPROVAL = Obligation(kind=ObligationKind.APPROVAL)
 _USER_APPROVAL = Obligation(kind=ObligationKind.USER_APPROVAL)
+
+
+def denied(reasons: list[str], digest: str) -> Decision:
+    """A deny for a reason found outside the evaluation (the caller's checks), recorded like any other."""
+    return _deny(reasons, digest)
 
 
 def _deny(

@@ -7,8 +7,11 @@ shadow mode too (marked not enforced). The reads, the decision's row and, when t
 to the same database (the ledger outbox), its event are one transaction: one commit, and the event
 is never on the record without the row nor the row without the event.
 
-When the action has actually run, ``action_ran`` charges the decision's ``charge_budget`` obligations
-to the grants' usage for the request's UTC day, once.
+A decision that allows under a grant with a daily budget takes what it spends (one call, its amount)
+from the grant's usage for the request's UTC day in that same transaction, conditionally in the
+database, so that decisions made at the same time never spend more than the budget together. An
+allowed action that then does not run keeps its share spent (fail closed). ``action_ran`` records
+that a decided action ran, once.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from agentgov.core.digest import digest_json
 from agentgov.core.ids import new_id
 from agentgov.errors import Conflict, Forbidden, InvalidInput, NotFound
 from agentgov.identity.apikeys import Principal, Role
-from agentgov.policy.decide import evaluate, visible_tools
+from agentgov.policy.decide import NO_POLICY_DIGEST, denied, evaluate, visible_tools
+from agentgov.policy.fences import PolicySet
 from agentgov.policy.grant_eval import GrantUsage
 from agentgov.policy.grant_service import GrantService
 from agentgov.policy.grants import Grant
@@ -46,6 +50,8 @@ from agentgov.policy.versions import READERS, PolicyVersions, require_role
 __all__ = ["AuthorityService", "AuthoritySettings", "DecisionRecord", "decision_view", "to_micros"]
 
 _RAN = frozenset({Effect.ALLOW.value, Effect.REDACT.value})
+# Evaluations of one decision while other decisions keep taking the same budget first; then refused.
+_BUDGET_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -148,24 +154,14 @@ class AuthorityService:
                 field="context.time",
             )
         name, policy_set, shadow = self.policies.active(deployment)
-        at = request.context.time
         kinds = {**self._extra_kinds, **(policy_set.tool_kinds if policy_set is not None else {})}
         decision_id = new_id("dec")
         args_digest = digest_json(request.arguments)
-        # One transaction: the live grants and their usage on the request's UTC day, then the
-        # decision's row, and its event when the recorder joins (else recorded first, on its own).
+        # One transaction: the live grants and their usage on the request's UTC day, the budget the
+        # decision spends, then the decision's row, and its event when the recorder joins (else
+        # recorded first, on its own).
         with self.store.deciding() as unit:
-            rows = unit.live_grants(request.user_id, request.agent_id, at, at.date().isoformat())
-            live = [self._grant(r) for r in rows]
-            usage = {
-                grant.id: GrantUsage(
-                    count=row["used_count"] or 0,
-                    amount=Decimal(row["used_micros"] or 0) / AMOUNT_SCALE,
-                )
-                for grant, row in zip(live, rows, strict=True)
-                if grant.has_budget
-            }
-            decision = evaluate(request, policy_set, live, usage, tool_classes=kinds, shadow=shadow)
+            decision = self._decide_within_budget(unit, request, policy_set, kinds, shadow)
             decided = decision.to_json()
             payload = {
                 "decision_id": decision_id,
@@ -200,6 +196,56 @@ class AuthorityService:
             )
         return DecisionRecord(decision_id, decision, index)
 
+    def _decide_within_budget(
+        self,
+        unit: DecisionUnit,
+        request: ActionRequest,
+        policy_set: PolicySet | None,
+        kinds: Mapping[str, ToolKind],
+        shadow: bool,
+    ) -> Decision:
+        """Evaluate, and take from the covering grant's daily budget what an allow spends.
+
+        The budget is taken when the decision is made, not when the action is reported as run: two
+        decisions made at once could otherwise both fit in what is left. Taking it is conditional in
+        the database (the row as it is at commit, not as it was read), so when another decision took
+        it first the grants are read again, now behind that one, and the request is evaluated again.
+        """
+        at = request.context.time
+        day = at.date().isoformat()
+        for _ in range(_BUDGET_ATTEMPTS):
+            rows = unit.live_grants(request.user_id, request.agent_id, at, day)
+            live = {r["id"]: self._grant(r) for r in rows}
+            usage = {
+                row["id"]: GrantUsage(
+                    count=row["used_count"] or 0,
+                    amount=Decimal(row["used_micros"] or 0) / AMOUNT_SCALE,
+                )
+                for row in rows
+                if live[row["id"]].has_budget
+            }
+            decision = evaluate(
+                request, policy_set, list(live.values()), usage, tool_classes=kinds, shadow=shadow
+            )
+            charges = [
+                o for o in decision.obligations if o.kind is ObligationKind.CHARGE_BUDGET and o.grant_id
+            ]
+            if all(self._take(unit, live[o.grant_id], day, o.amount) for o in charges if o.grant_id in live):
+                return decision
+        digest = policy_set.digest if policy_set is not None else NO_POLICY_DIGEST
+        return denied(["the grant's daily budget kept changing while deciding: refused"], digest)
+
+    @staticmethod
+    def _take(unit: DecisionUnit, grant: Grant, day: str, amount: Decimal | None) -> bool:
+        budget = grant.max_amount_per_day
+        return unit.take_budget(
+            grant.id,
+            day,
+            to_micros(amount),
+            max_count=grant.max_calls_per_day,
+            max_micros=to_micros(budget.limit) if budget is not None else None,
+        )
+
     def _record(
         self, unit: DecisionUnit, kind: str, subject: str, actor: str, payload: dict[str, Any]
     ) -> int | None:
@@ -220,21 +266,15 @@ class AuthorityService:
         return visible_tools(self.policies.active(deployment)[1], agent_id, user_id, context, tools)
 
     def action_ran(self, who: Principal, decision_id: str) -> dict[str, Any]:
-        """The caller reports that the decided action actually ran: its budgets are charged, once."""
+        """The caller reports that the decided action actually ran, once (its budget was taken when
+        it was decided)."""
         require_role(who, Role.ADMIN)
         row = self.store.get_decision(decision_id)
         if row is None:
             raise NotFound(f"no decision {decision_id!r}")
         if row["applied_effect"] not in _RAN:
             raise Conflict(f"decision {decision_id} did not allow the action ({row['applied_effect']})")
-        decision = Decision.model_validate(row["decision"])
-        day = ActionRequest.model_validate(row["request"]).context.time.date().isoformat()
-        charges = [
-            (o.grant_id, day, to_micros(o.amount))
-            for o in decision.obligations
-            if o.kind is ObligationKind.CHARGE_BUDGET and o.grant_id is not None
-        ]
-        if not self.store.mark_ran(decision_id, self.clock.now(), charges):
+        if not self.store.mark_ran(decision_id, self.clock.now()):
             raise Conflict(f"decision {decision_id} was already reported as run")
         return self.get_decision(who, decision_id)
 

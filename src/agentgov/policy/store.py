@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import Connection, Engine, RowMapping, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, and_, bindparam, insert, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -158,6 +158,30 @@ class DecisionUnit:
         rows = self.conn.exec_driver_sql(self._live, (day, grantor, agent_id, bind_time(self.conn, at)))
         return [dict(zip(_LIVE_GRANT_COLUMNS, row, strict=True)) for row in rows]
 
+    def take_budget(
+        self, grant_id: str, day: str, micros: int, *, max_count: int | None, max_micros: int | None
+    ) -> bool:
+        """Add one call and ``micros`` to a grant's usage for ``day`` if both stay within their limits
+        (None: no limit); False, and nothing changed, when they would not. The limits are checked
+        against the row as it is when written, so decisions made at once cannot overspend together."""
+        usage = grant_usage.c
+        within = []
+        if max_count is not None:
+            within.append(usage.count + 1 <= max_count)
+        if max_micros is not None:
+            within.append(usage.amount_micros + micros <= max_micros)
+        if max_micros is not None and micros > max_micros:  # the first use of the day inserts: no WHERE
+            return False
+        values = {"grant_id": grant_id, "day": day, "count": 1, "amount_micros": micros}
+        stmt = _upsert(self.conn)(grant_usage).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[usage.grant_id, usage.day],
+            set_={"count": usage.count + 1, "amount_micros": usage.amount_micros + micros},
+            where=and_(true(), *within),
+        )
+        # RETURNING, not rowcount: on PostgreSQL (psycopg) rowcount said 1 for a row the WHERE left alone.
+        return self.conn.execute(stmt.returning(usage.count)).first() is not None
+
     def insert_decision(self, row: Mapping[str, Any]) -> None:
         values = dict(row)
         values["request"] = bind_json(values["request"])
@@ -213,20 +237,6 @@ class AuthorityStore(SqlStore):
         query = select(grant_usage).where(grant_usage.c.grant_id.in_(grant_ids), grant_usage.c.day == day)
         with self.reading() as conn:
             return {r["grant_id"]: (r["count"], r["amount_micros"]) for r in conn.execute(query).mappings()}
-
-    @staticmethod
-    def charge(conn: Connection, grant_id: str, day: str, micros: int) -> None:
-        """Add one call and ``micros`` to a grant's usage for ``day``, atomically on both backends."""
-        stmt = _upsert(conn)(grant_usage).values(grant_id=grant_id, day=day, count=1, amount_micros=micros)
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[grant_usage.c.grant_id, grant_usage.c.day],
-                set_={
-                    "count": grant_usage.c.count + 1,
-                    "amount_micros": grant_usage.c.amount_micros + micros,
-                },
-            )
-        )
 
     # signing keys ----------------------------------------------------------------------------------
 
@@ -306,16 +316,12 @@ class AuthorityStore(SqlStore):
         with self.reading() as conn:
             return list(conn.execute(query).mappings())
 
-    def mark_ran(self, decision_id: str, at: datetime, charges: Sequence[tuple[str, str, int]]) -> bool:
-        """Mark a decision's action as run and charge its budgets, once: False when already marked."""
+    def mark_ran(self, decision_id: str, at: datetime) -> bool:
+        """Mark a decision's action as run, once: False when already marked."""
         with self.transaction() as conn:
             done = conn.execute(
                 update(decisions)
                 .where(decisions.c.id == decision_id, decisions.c.ran_at.is_(None))
                 .values(ran_at=at)
             ).rowcount
-            if not done:
-                return False
-            for grant_id, day, micros in charges:
-                self.charge(conn, grant_id, day, micros)
-        return True
+        return bool(done)
