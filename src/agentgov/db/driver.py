@@ -20,7 +20,6 @@ from sqlalchemy import Connection
 __all__ = ["bind_json", "bind_time", "placeholder"]
 
 
-
 def placeholder(conn: Connection) -> str:
     """The driver's positional parameter mark: ``?`` for sqlite3, ``%s`` for psycopg."""
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
