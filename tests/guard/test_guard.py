@@ -3,6 +3,7 @@ approval, record; fail closed at every step."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -117,6 +118,21 @@ def test_a_refused_approval_denies_the_retried_call(runtime: GuardRuntime) -> No
     refused = guard.check_call(session, "bank", "send_money", _send(900))
     assert refused.effect == "deny"
     assert "refused" in refused.reason
+
+
+def test_a_session_remembers_a_bounded_number_of_calls_waiting_for_approval(runtime: GuardRuntime) -> None:
+    guard = runtime.guard
+    guard.settings = dataclasses.replace(guard.settings, max_pending_approvals=2)
+    session = guard.open_session(agent_id=AGENT, user_id="alice", task="pay my bills")
+    first = [guard.check_call(session, "bank", "send_money", _send(amount)) for amount in (600, 700, 800)]
+    assert all(c.effect == "ask" and c.approval_id for c in first)
+    assert set(session.approvals.values()) == {c.approval_id for c in first[1:]}
+    again = guard.check_call(session, "bank", "send_money", _send(800))
+    assert again.approval_id == first[2].approval_id  # still remembered: the same approval
+    forgotten = guard.check_call(session, "bank", "send_money", _send(600))
+    assert forgotten.effect == "ask"
+    assert forgotten.approval_id not in (None, first[0].approval_id)  # asked anew
+    assert len(session.approvals) == 2
 
 
 class _Broken:

@@ -56,6 +56,9 @@ class GuardSettings:
     approval_ttl_s: int = 900
     # Open sessions kept per guard; a gateway opens one per client session.
     max_sessions: int = 10_000
+    # Calls a session remembers as waiting for an approval, so that asking again reuses the approval;
+    # past this, the oldest is forgotten (asked again, that call gets a new approval).
+    max_pending_approvals: int = 1024
     provenance: ProvenanceSettings = field(default_factory=ProvenanceSettings)
 
 
@@ -267,6 +270,8 @@ class Guard:
         )
         with session.lock:
             session.approvals[key] = created["id"]
+            while len(session.approvals) > self.settings.max_pending_approvals:
+                del session.approvals[next(iter(session.approvals))]  # oldest first (insertion order)
         return replace(decided, effect="ask", approval_id=created["id"])
 
     def _state(self, approval_id: str) -> ApprovalState | None:
