@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -13,6 +14,7 @@ from agentgov.core.canonical import canonical_json
 from agentgov.errors import InvalidInput, PayloadTooLarge
 from agentgov.ledger.entries import (
     MAX_PAYLOAD_BYTES,
+    ActionEvent,
     NoteEvent,
     RegistryLifecycle,
     RegistryVersion,
@@ -39,6 +41,27 @@ def test_scalar_event_payload_is_its_rfc8785_canonical_json(actor: str, agent: s
     assert event.payload() == canonical_json(event.model_dump(mode="json"))
     lifecycle_event = lifecycle(agent, "suspend", follows=None).model_copy(update={"actor": actor})
     assert lifecycle_event.payload() == canonical_json(lifecycle_event.model_dump(mode="json"))
+
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.floats(-1e6, 1e6)
+    | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), _json, max_size=4), st.datetimes(timezones=st.timezones()))
+def test_event_payload_is_the_canonical_json_of_its_dump(data: dict[str, Any], when: datetime) -> None:
+    action = ActionEvent(kind="guard.call", actor="guard:s1", subject="alice", data=data, time=when)
+    noted = NoteEvent(actor="ops", subject="agent-1", data=data, text="checked", time=when)
+    for event in (action, noted):
+        assert event.payload() == canonical_json(event.model_dump(mode="json"))
 
 
 @given(
