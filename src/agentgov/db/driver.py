@@ -1,12 +1,11 @@
 """Statements below SQLAlchemy's expression layer, for the few paths every guarded call takes.
 
 A decision reads the user's live grants and writes its row and its ledger event: three statements
-per tool call. Through SQLAlchemy Core each costs about 60 us of statement set-up and type
-processing over its own work; as driver SQL (``Connection.exec_driver_sql``) about 15 us, and the
-connection, its transaction and the translation of database errors stay SQLAlchemy's. What the type
-layer did is done here, by hand and identically: times are stored as :class:`UtcDateTime` and the
-dialect store them, JSON as the JSON type writes it. Tests write rows both ways and read them back
-through the tables.
+per tool call. Through SQLAlchemy Core each adds about 60 us of statement set-up and type processing
+to its own work; as driver SQL (``Connection.exec_driver_sql``) about 15 us, and the connection, its
+transaction and the translation of database errors stay SQLAlchemy's. What the type layer did is
+done here, by hand and identically: times as :class:`UtcDateTime` and the dialect store them, JSON as
+the JSON type writes it. Tests write rows both ways and read them back through the tables.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from agentgov.db.driver import placeholder
 from agentgov.errors import Conflict, NotFound
 from agentgov.ledger.merkle import HASH_SIZE
 from agentgov.ledger.subtrees import (
@@ -58,14 +59,10 @@ def spans(values: Sequence[bytes]) -> str:
     return "[" + ",".join(packed) + "]"
 
 
-def _mark(conn: Connection) -> str:
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
-
-
 def _blobs(conn: Connection, keys: Collection[SubtreeKey]) -> dict[SubtreeKey, bytes]:
     if not keys:
         return {}
-    mark = _mark(conn)
+    mark = placeholder(conn)
     terms = " OR ".join([f"(level = {mark} AND idx = {mark})"] * len(keys))
     params = tuple(value for key in keys for value in key)
     rows = conn.exec_driver_sql(f"SELECT level, idx, hashes FROM ledger_subtrees WHERE {terms}", params)  # noqa: S608
@@ -116,7 +113,7 @@ def leaf_tile_rows(
         if cache.tile is not None and cache.tile[0] == first // TILE_WIDTH:
             existing = cache.tile[1]
         else:
-            sql = f"SELECT hashes FROM ledger_leaf_tiles WHERE idx = {_mark(conn)}"  # noqa: S608
+            sql = f"SELECT hashes FROM ledger_leaf_tiles WHERE idx = {placeholder(conn)}"  # noqa: S608
             existing = bytes(conn.exec_driver_sql(sql, (first // TILE_WIDTH,)).scalar_one_or_none() or b"")
         if len(existing) != (first % TILE_WIDTH) * HASH_SIZE:
             raise Conflict(f"the leaf tile of entry {first} does not end where the batch starts")
@@ -178,7 +175,7 @@ def write_hash_rows(
             keys = json.dumps([[level, index] for level, index, _ in subtrees])
             conn.exec_driver_sql(_UPSERT_SUBTREES, (b"".join(blob for _, _, blob in subtrees), keys))
         return
-    mark = _mark(conn)
+    mark = placeholder(conn)
     if tiles:
         conn.exec_driver_sql(
             f"INSERT INTO ledger_leaf_tiles (idx, hashes) VALUES ({mark}, {mark}) "  # noqa: S608
@@ -194,7 +191,7 @@ def write_hash_rows(
 
 
 def _leaf_tiles(conn: Connection, first_tile: int, last_tile: int) -> dict[int, bytes]:
-    mark = _mark(conn)
+    mark = placeholder(conn)
     sql = f"SELECT idx, hashes FROM ledger_leaf_tiles WHERE idx >= {mark} AND idx <= {mark}"  # noqa: S608
     return {row[0]: bytes(row[1]) for row in conn.exec_driver_sql(sql, (first_tile, last_tile))}
 
@@ -204,7 +201,7 @@ def read_leaf_hashes(conn: Connection, indexes: Collection[int]) -> dict[Address
     if not indexes:
         return {}
     tiles = sorted({index // TILE_WIDTH for index in indexes})
-    mark = _mark(conn)
+    mark = placeholder(conn)
     sql = f"SELECT idx, hashes FROM ledger_leaf_tiles WHERE idx IN ({','.join([mark] * len(tiles))})"  # noqa: S608
     blobs = {row[0]: bytes(row[1]) for row in conn.exec_driver_sql(sql, tuple(tiles))}
     found: dict[Address, bytes] = {}
@@ -241,7 +238,7 @@ def read_level_range(conn: Connection, level: int, start: int, end: int) -> list
     tile_level, height = divmod(level - 1, TILE_HEIGHT)
     height += 1
     shift = TILE_HEIGHT - height
-    mark = _mark(conn)
+    mark = placeholder(conn)
     params: tuple[Any, ...] = (tile_level, start >> shift, ((end - 1) >> shift) + 1)
     where = f"level = {mark} AND idx >= {mark} AND idx < {mark} ORDER BY idx"
     if height == TILE_HEIGHT:  # subtree roots (tlog-tiles at level >= 1): read 32 bytes of each row
