@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,12 +55,12 @@ def postgres_url() -> str | None:
 SKIP_PG = "no PostgreSQL: set AGENTGOV_TEST_POSTGRES_URL or run one on 127.0.0.1:5432 (database test)"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A freshly migrated store on each backend."""
-    if request.param == "sqlite":
+@contextmanager
+def empty_database(backend: str, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database on ``backend``: a SQLite file, or a throw-away PostgreSQL schema (skipped,
+    with the reason, when no PostgreSQL answers)."""
+    if backend == "sqlite":
         eng = make_engine(f"sqlite:///{tmp_path / 'agentgov.db'}")
-        upgrade(eng)
         yield eng
         eng.dispose()
         return
@@ -72,13 +73,20 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     eng = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
     try:
-        upgrade(eng)
         yield eng
     finally:
         eng.dispose()
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A freshly migrated store on each backend."""
+    with empty_database(request.param, tmp_path) as eng:
+        upgrade(eng)
+        yield eng
 
 
 @pytest.fixture

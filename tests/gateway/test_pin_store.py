@@ -4,9 +4,7 @@ creating exactly the declared table."""
 from __future__ import annotations
 
 import importlib.util
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -15,43 +13,17 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect
 
-from agentgov.db import make_engine
 from agentgov.errors import Conflict, NotFound
 from agentgov.gateway import FIRST_USE, MemoryPinStore, PinStore, SqlPinStore, ToolChange
 from agentgov.gateway.pins import tool_definition, tool_digest
 from agentgov.gateway.tables import gateway_metadata
-from tests.conftest import SKIP_PG, postgres_url
+from tests.conftest import empty_database
 from tests.gateway.test_pins import tool
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 MIGRATION = Path(__file__).parents[2] / "src/agentgov/db/migrations/versions/0006_gateway.py"
-
-
-@contextmanager
-def empty_database(backend: str, tmp_path: Path) -> Iterator[Engine]:
-    """An empty database (the gateway's table is created by each test's own means)."""
-    if backend == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'gateway.db'}")
-        yield eng
-        eng.dispose()
-        return
-    url = postgres_url()
-    if url is None:
-        pytest.skip(SKIP_PG)
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    eng = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 PG = pytest.param("postgresql", marks=pytest.mark.postgres)
