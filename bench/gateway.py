@@ -111,10 +111,13 @@ async def _call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallTool
     return types.CallToolResult(content=[types.TextContent(type="text", text=message)])
 
 
+def echo_server() -> Server[Any]:
+    """The trivial upstream: one ``echo`` tool."""
+    return Server("bench-echo", version="1", on_list_tools=_list_tools, on_call_tool=_call_tool)
+
+
 async def serve_echo() -> None:
-    server: Server[Any] = Server(
-        "bench-echo", version="1", on_list_tools=_list_tools, on_call_tool=_call_tool
-    )
+    server = echo_server()
     async with stdio_server() as (read, write):
         await server.run(read, write, server.create_initialization_options())
 
@@ -157,8 +160,9 @@ class UnsafeAllowAllGate:
         await anyio.lowlevel.checkpoint()
 
 
-_AGENT = "urn:agent:bench.example:echo"
-_USER = "bench-user"
+AGENT = "urn:agent:bench.example:echo"
+USER = "bench-user"
+TASK = "echo what I say"
 
 
 def prepare_store(database: Path) -> None:
@@ -170,22 +174,22 @@ def prepare_store(database: Path) -> None:
     admin = Principal(key_id="bench-admin", role=Role.ADMIN)
     registry.create_org(admin, _ORG)
     registry.register_agent(admin, "bench.example", "echo", _DECLARATION)
-    registry.move(admin, _AGENT, "submit")
-    registry.move(admin, _AGENT, "approve")
+    registry.move(admin, AGENT, "submit")
+    registry.move(admin, AGENT, "approve")
     services = open_authority(engine, clock, MemoryRecorder())
     pack = {"name": "bench", "tools": {"echo": {"kind": "side_effect", "arguments": {"message": "String"}}}}
     source = PolicySource.model_validate({"packs": ["baseline"], "extra": [pack]})
     digest = services.authority.policies.load(admin, source)["digest"]
     services.authority.policies.activate(admin, digest, PolicyMode.ENFORCE)
     grant = {
-        "grantor": _USER,
-        "agent_id": _AGENT,
+        "grantor": USER,
+        "agent_id": AGENT,
         "actions": [{"tool": "echo", "server": "bench-echo"}],
         "venues": ["private"],
         "not_before": isoformat_z(clock.now() - timedelta(hours=1)),
         "expires_at": isoformat_z(clock.now() + timedelta(days=1)),
     }
-    user = Principal(key_id="bench-user", role=Role.USER, subject=_USER)
+    user = Principal(key_id="bench-user", role=Role.USER, subject=USER)
     services.authority.grants.create(user, {"grant": grant})
     engine.dispose()
 
@@ -196,7 +200,7 @@ def serve_gateway(database: Path, pid_file: Path, gate_name: str, command: list[
     engine = make_engine(f"sqlite:///{database}")
     if gate_name != "guard":
         gateway_metadata.create_all(engine)  # the pin store alone
-    identity = Identity(_AGENT, _USER, "echo what I say")
+    identity = Identity(AGENT, USER, TASK)
     settings = GatewaySettings()
     opened: AbstractContextManager[Gate] = (
         opened_gate(None, identity, settings) if gate_name == "guard" else nullcontext(UnsafeAllowAllGate())

@@ -34,7 +34,6 @@ from typing import Any
 
 import anyio
 from mcp import ClientSession
-from mcp.server.lowlevel import Server
 from mcp.shared.memory import create_client_server_memory_streams
 
 from agentgov.cli.gateway import make_gate
@@ -47,9 +46,8 @@ from agentgov.ledger.outbox import OutboxRecorder
 from agentgov.policy.service import AuthorityService
 from agentgov.policy.store import DecisionUnit
 from bench._common import print_result, progress
-from bench.gateway import _AGENT, _USER, UnsafeAllowAllGate, _call_tool, _list_tools, prepare_store
+from bench.gateway import AGENT, TASK, USER, UnsafeAllowAllGate, echo_server, prepare_store
 
-_TASK = "echo what I say"
 # The steps of one guarded call, timed where they are defined: (owner, method name).
 _STEPS: tuple[tuple[Any, str], ...] = (
     (Guard, "check_call"),
@@ -62,15 +60,11 @@ _STEPS: tuple[tuple[Any, str], ...] = (
 )
 
 
-def _echo() -> Server[Any]:
-    return Server("bench-echo", version="1", on_list_tools=_list_tools, on_call_tool=_call_tool)
-
-
 def _memory_upstream() -> Upstream:
     @asynccontextmanager
     async def transport() -> AsyncIterator[Any]:
         async with create_client_server_memory_streams() as (client, server), anyio.create_task_group() as tg:
-            echo = _echo()
+            echo = echo_server()
             tg.start_soon(lambda: echo.run(server[0], server[1], echo.create_initialization_options()))
             try:
                 yield client
@@ -106,7 +100,7 @@ def _timed_steps() -> Iterator[dict[str, list[float]]]:
 
 
 def loop_us(guard: Guard, n: int, warmup: int) -> float:
-    session = guard.open_session(agent_id=_AGENT, user_id=_USER, task=_TASK)
+    session = guard.open_session(agent_id=AGENT, user_id=USER, task=TASK)
     start = 0.0
     for i in range(warmup + n):
         if i == warmup:
@@ -122,7 +116,7 @@ def loop_us(guard: Guard, n: int, warmup: int) -> float:
 
 async def gateway_us(gate: Gate, engine: Any, n: int, warmup: int, prefix: str) -> float:
     """CPU per call of an SDK client through the gateway (``gate``) to the in-process echo server."""
-    identity = Identity(_AGENT, _USER, _TASK)
+    identity = Identity(AGENT, USER, TASK)
     async with create_client_server_memory_streams() as (client, gateway), anyio.create_task_group() as tg:
         tg.start_soon(
             functools.partial(
@@ -169,7 +163,7 @@ def main() -> None:
         loops: list[float] = []
         guarded: list[float] = []
         transport: list[float] = []
-        gate = make_gate(None, Identity(_AGENT, _USER, _TASK), GatewaySettings())
+        gate = make_gate(None, Identity(AGENT, USER, TASK), GatewaySettings())
         try:
             engine = gate.guard.authority.store.engine
             allow_all = UnsafeAllowAllGate()

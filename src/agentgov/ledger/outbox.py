@@ -53,8 +53,13 @@ def _event(kind: str, subject: str, actor: str, payload: dict[str, Any], clock: 
     return ActionEvent(kind=kind, subject=subject, actor=actor, data=payload, time=clock.now())
 
 
-# Compiled once, reused for every event.
+# Compiled once, reused for every event; an event joining a caller's transaction needs no id back,
+# and takes the driver path (by the driver's parameter mark).
 _PUT = insert(ledger_outbox).returning(ledger_outbox.c.id)
+_APPEND = {
+    mark: f"INSERT INTO ledger_outbox (event, created_at) VALUES ({mark}, {mark})"  # noqa: S608
+    for mark in ("?", "%s")
+}
 
 
 class OutboxStore(SqlStore):
@@ -68,10 +73,8 @@ class OutboxStore(SqlStore):
         """The event in the caller's transaction on this store's database: durable once it commits.
 
         Driver SQL: every guarded call takes this path (see agentgov.db.driver)."""
-        mark = placeholder(conn)
-        sql = f"INSERT INTO ledger_outbox (event, created_at) VALUES ({mark}, {mark})"  # noqa: S608
         try:
-            conn.exec_driver_sql(sql, (event, bind_time(conn, clock.now())))
+            conn.exec_driver_sql(_APPEND[placeholder(conn)], (event, bind_time(conn, clock.now())))
         except SQLAlchemyError as exc:
             raise Unavailable(f"{self.store_name} store failed: {exc.__class__.__name__}") from exc
 
