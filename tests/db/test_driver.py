@@ -1,14 +1,19 @@
-"""Driver SQL on the hot path stores exactly what SQLAlchemy's types would, on both backends."""
+"""Driver SQL on the hot path stores exactly what SQLAlchemy's types would, on both backends; the
+connection kept for it on SQLite commits, rolls back and recovers as a pooled one would."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import JSON, Column, Engine, Integer, MetaData, Table, insert, select, text
 
-from agentgov.db.driver import bind_json, bind_time, placeholder
+from agentgov.db import make_engine
+from agentgov.db.driver import DriverTransaction, SerialWriter, bind_json, bind_time, placeholder
 from agentgov.db.tables import UtcDateTime
+from agentgov.errors import Conflict, Unavailable
 
 _probe = MetaData()
 _table = Table(
@@ -66,3 +71,92 @@ def test_times_compare_in_sql_as_they_do_in_python(engine: Engine) -> None:
 def test_a_naive_time_is_refused(engine: Engine) -> None:
     with engine.connect() as conn, pytest.raises(ValueError, match="naive"):
         bind_time(conn, datetime(2026, 11, 21))  # noqa: DTZ001 - the point of the test
+
+
+def _insert_sql(mark: str) -> str:
+    return f"INSERT INTO driver_probe (id, at, doc) VALUES ({mark}, {mark}, {mark})"  # noqa: S608
+
+
+def _ids(engine: Engine) -> list[int]:
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(select(_table.c.id).order_by(_table.c.id))]
+
+
+def test_a_driver_transaction_inside_a_pooled_one_commits_and_rolls_back_with_it(engine: Engine) -> None:
+    _probe.create_all(engine)
+    with engine.begin() as conn:
+        txn = DriverTransaction.of(conn, "probe")
+        txn.run(_insert_sql(txn.mark), (1, txn.time(TIMES[0]), bind_json(DOC)))
+        assert txn.rows(f"SELECT id FROM driver_probe WHERE id = {txn.mark}", (1,)) == [(1,)]  # noqa: S608
+
+    def taken_id() -> None:
+        with engine.begin() as conn:
+            txn = DriverTransaction.of(conn, "probe")
+            txn.run(_insert_sql(txn.mark), (2, txn.time(TIMES[0]), bind_json(DOC)))
+            txn.run(_insert_sql(txn.mark), (1, txn.time(TIMES[0]), bind_json(DOC)))  # the id is taken
+
+    with pytest.raises(Conflict):
+        taken_id()
+    assert _ids(engine) == [1]  # the whole second transaction rolled back
+    with pytest.raises(Unavailable, match="probe store failed"), engine.begin() as conn:
+        DriverTransaction.of(conn, "probe").rows("SELECT nothing FROM nowhere", ())
+
+
+@pytest.fixture
+def probe_file(tmp_path: Path) -> Iterator[Engine]:
+    eng = make_engine(f"sqlite:///{tmp_path / 'probe.db'}")
+    _probe.create_all(eng)
+    yield eng
+    eng.dispose()
+
+
+def test_the_serial_writer_commits_a_block_and_rolls_back_one_that_raises(probe_file: Engine) -> None:
+    writer = SerialWriter(probe_file, "probe")
+    with writer.transaction() as txn:
+        txn.run(_insert_sql("?"), (1, txn.time(TIMES[1]), bind_json(DOC)))
+
+    def caller_fails() -> None:
+        with writer.transaction() as txn:
+            txn.run(_insert_sql("?"), (2, txn.time(TIMES[1]), bind_json(DOC)))
+            raise RuntimeError("the caller failed after writing")
+
+    def taken_id() -> None:
+        with writer.transaction() as txn:
+            txn.run(_insert_sql("?"), (3, txn.time(TIMES[1]), bind_json(DOC)))
+            txn.run(_insert_sql("?"), (1, txn.time(TIMES[1]), bind_json(DOC)))
+
+    with pytest.raises(RuntimeError):
+        caller_fails()
+    with pytest.raises(Conflict):
+        taken_id()
+    assert _ids(probe_file) == [1]
+    with probe_file.connect() as conn:  # written as the pool's connections write it
+        assert conn.execute(select(_table)).one() == (1, TIMES[1], DOC)
+    writer.close()
+
+
+def test_the_serial_writer_opens_its_connection_again_after_it_broke(probe_file: Engine) -> None:
+    writer = SerialWriter(probe_file, "probe")
+    with writer.transaction() as txn:
+        txn.run(_insert_sql("?"), (1, txn.time(TIMES[0]), bind_json(DOC)))
+    writer._driver.close()
+    with pytest.raises(Unavailable, match="probe store failed"), writer.transaction() as txn:
+        txn.run(_insert_sql("?"), (2, txn.time(TIMES[0]), bind_json(DOC)))
+    with writer.transaction() as txn:  # a fresh connection, with the pool's settings
+        txn.run(_insert_sql("?"), (3, txn.time(TIMES[0]), bind_json(DOC)))
+        assert txn.rows("PRAGMA foreign_keys", ()) == [(1,)]
+        assert txn.rows("PRAGMA journal_mode", ()) == [("wal",)]
+    assert _ids(probe_file) == [1, 3]
+    writer.close()
+    writer.close()  # idempotent
+
+
+def test_the_serial_writer_is_only_for_a_sqlite_file(probe_file: Engine) -> None:
+    memory = make_engine("sqlite://")
+    try:
+        assert SerialWriter.suits(probe_file)
+        assert not SerialWriter.suits(memory)  # one connection, shared with the pool
+        with pytest.raises(ValueError, match="SQLite file"):
+            SerialWriter(memory, "probe")
+    finally:
+        memory.dispose()

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, insert
 from agentgov.approvals.wiring import open_authority
 from agentgov.core.clock import FixedClock
 from agentgov.db import make_engine
+from agentgov.db.driver import DriverTransaction
 from agentgov.ledger.entries import ActionEvent, NoteEvent, parse_event
 from agentgov.ledger.fsck import fsck
 from agentgov.ledger.outbox import LedgerRecorder, OutboxDrain, OutboxRecorder, OutboxStore, recorder_for
@@ -111,7 +112,8 @@ def test_an_event_written_in_a_callers_transaction_commits_and_rolls_back_with_i
 
     def failing_caller() -> None:
         with engine.begin() as conn:
-            assert recorder.record_in(conn, "authority.decision", "alice", "gateway:t", {"n": 1}) is None
+            txn = DriverTransaction.of(conn, "test")
+            assert recorder.record_in(txn, "authority.decision", "alice", "gateway:t", {"n": 1}) is None
             raise RuntimeError("the caller's own write failed")
 
     with pytest.raises(RuntimeError):
@@ -119,7 +121,9 @@ def test_an_event_written_in_a_callers_transaction_commits_and_rolls_back_with_i
     assert store.count() == 0
 
     with engine.begin() as conn:
-        recorder.record_in(conn, "authority.decision", "alice", "gateway:t", {"n": 2})
+        recorder.record_in(
+            DriverTransaction.of(conn, "test"), "authority.decision", "alice", "gateway:t", {"n": 2}
+        )
     taken = [parse_event(event) for _, event in store.take(10)]
     assert [e.data for e in taken if isinstance(e, ActionEvent)] == [{"n": 2}]
     assert len(taken) == 1

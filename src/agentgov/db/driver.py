@@ -1,22 +1,40 @@
-"""Statements below SQLAlchemy's expression layer, for the few paths every guarded call takes.
+"""Statements below SQLAlchemy, for the one transaction every guarded call makes.
 
-A decision reads the user's live grants and writes its row and its ledger event: three statements
-per tool call. Through SQLAlchemy Core each adds about 60 us of statement set-up and type processing
-to its own work; as driver SQL (``Connection.exec_driver_sql``) about 15 us, and the connection, its
-transaction and the translation of database errors stay SQLAlchemy's. What the type layer did is
-done here, by hand and identically: times as :class:`UtcDateTime` and the dialect store them, JSON as
-the JSON type writes it. Tests write rows both ways and read them back through the tables.
+A decision reads the user's live grants, may take from a grant's daily budget, and writes its row and
+its ledger event: three or four statements per tool call. Through SQLAlchemy Core each adds about
+60 us of statement set-up and type processing to its own work; even as driver SQL through a pooled
+``Connection`` the checkout, the transaction objects and the return to the pool cost more than the
+statements themselves. So the decision runs its statements on the driver's own connection
+(:class:`DriverTransaction`):
+
+- on SQLite (a file), on one connection kept for these transactions (:class:`SerialWriter`), one at a
+  time: SQLite lets one transaction write at a time anyway, so nothing waits that would not have;
+- on PostgreSQL (and an in-memory SQLite), on the driver connection of a pooled SQLAlchemy
+  transaction, which begins, commits and rolls back as every other store's does.
+
+What SQLAlchemy's type layer did is done here, by hand and identically: times as
+:class:`UtcDateTime` and the dialect store them, JSON as the JSON type writes it. Errors are
+translated as :class:`agentgov.db.store.SqlStore` translates them (STYLE 3): a unique-constraint
+violation is Conflict, any other database failure Unavailable. Tests write rows both ways and read
+them back through the tables, on both backends.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
+from sqlalchemy.pool import QueuePool
 
-__all__ = ["bind_json", "bind_time", "placeholder"]
+from agentgov.db.engine import sqlite_pragmas
+from agentgov.errors import Conflict, Unavailable
+
+__all__ = ["DriverTransaction", "SerialWriter", "bind_json", "bind_time", "placeholder"]
 
 
 def placeholder(conn: Connection) -> str:
@@ -24,18 +42,142 @@ def placeholder(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
-def bind_time(conn: Connection, value: datetime) -> datetime | str:
-    """An aware time as :class:`agentgov.db.tables.UtcDateTime` binds it: UTC, naive text on SQLite."""
+def _sqlite_time(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the store")
-    utc = value.astimezone(UTC)
-    if conn.dialect.name != "sqlite":
-        return utc
     # SQLAlchemy's SQLite DATETIME text, "YYYY-MM-DD HH:MM:SS.ffffff": always six digits of
     # microseconds, so text order is time order (isoformat: strftime is several times slower).
-    return utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _aware_time(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return value.astimezone(UTC)
+
+
+def bind_time(conn: Connection, value: datetime) -> datetime | str:
+    """An aware time as :class:`agentgov.db.tables.UtcDateTime` binds it: UTC, naive text on SQLite."""
+    return _sqlite_time(value) if conn.dialect.name == "sqlite" else _aware_time(value)
 
 
 def bind_json(value: Any) -> str:
     """A JSON column's value as the JSON type serialises it (``json.dumps``; both backends take text)."""
     return json.dumps(value)
+
+
+class DriverTransaction:
+    """The statements of one transaction, on the driver's connection (sqlite3 or psycopg).
+
+    ``mark`` is the driver's parameter mark, for statements built once per mark. The transaction's
+    beginning and end belong to whoever opened it (:meth:`SerialWriter.transaction`, or a pooled
+    SQLAlchemy transaction): a statement that fails raises Conflict or Unavailable, and the owner
+    rolls back.
+    """
+
+    __slots__ = ("_dbapi", "_driver", "_name", "mark", "sqlite")
+
+    def __init__(self, driver: Any, dbapi: Any, *, sqlite: bool, store_name: str) -> None:
+        self._driver = driver
+        self._dbapi = dbapi
+        self._name = store_name
+        self.sqlite = sqlite
+        self.mark = "?" if sqlite else "%s"
+
+    @classmethod
+    def of(cls, conn: Connection, store_name: str) -> DriverTransaction:
+        """The driver side of a SQLAlchemy connection inside its transaction."""
+        driver = conn.connection.driver_connection
+        return cls(
+            driver, conn.dialect.loaded_dbapi, sqlite=conn.dialect.name == "sqlite", store_name=store_name
+        )
+
+    def time(self, value: datetime) -> datetime | str:
+        """An aware time as the store keeps it (see :func:`bind_time`)."""
+        return _sqlite_time(value) if self.sqlite else _aware_time(value)
+
+    def rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Every row ``sql`` returns."""
+        try:
+            cursor = self._driver.execute(sql, params)
+            try:
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
+        except self._dbapi.Error as exc:
+            raise self._translated(exc) from exc
+
+    def run(self, sql: str, params: Sequence[Any]) -> None:
+        """A statement that returns no rows."""
+        try:
+            self._driver.execute(sql, params).close()
+        except self._dbapi.Error as exc:
+            raise self._translated(exc) from exc
+
+    def _translated(self, exc: Exception) -> Exception:
+        if isinstance(exc, self._dbapi.IntegrityError):
+            return Conflict(f"{self._name} store: this already exists")
+        return Unavailable(f"{self._name} store failed: {exc.__class__.__name__}")
+
+
+class SerialWriter:
+    """One sqlite3 connection kept for a store's hot write transactions, used by one at a time.
+
+    Made like every connection of the engine's pool (same file, same pragmas), opened on first use and
+    again after a failure that may have broken it. Only for a SQLite file: an in-memory database
+    is one connection shared with the pool, and PostgreSQL takes concurrent writers.
+    """
+
+    def __init__(self, engine: Engine, store_name: str) -> None:
+        if not self.suits(engine):
+            raise ValueError("a serial writer needs a SQLite file database")
+        self._engine = engine
+        self._name = store_name
+        self._lock = threading.Lock()
+        self._driver: Any = None
+        self._dbapi: Any = engine.dialect.loaded_dbapi
+
+    @staticmethod
+    def suits(engine: Engine) -> bool:
+        return engine.dialect.name == "sqlite" and isinstance(engine.pool, QueuePool)
+
+    @contextmanager
+    def transaction(self) -> Iterator[DriverTransaction]:
+        """One transaction, committed when the block ends and rolled back when it raises.
+
+        sqlite3 begins the transaction at the first write: reads before it see the latest commit and
+        take no lock, as on every connection of the pool.
+        """
+        with self._lock:
+            driver = self._driver if self._driver is not None else self._open()
+            try:
+                yield DriverTransaction(driver, self._dbapi, sqlite=True, store_name=self._name)
+                driver.commit()
+            except BaseException as exc:
+                self._roll_back(driver)
+                if isinstance(exc, self._dbapi.Error):
+                    raise Unavailable(f"{self._name} store failed: {exc.__class__.__name__}") from exc
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            driver, self._driver = self._driver, None
+            if driver is not None:
+                driver.close()
+
+    def _open(self) -> Any:
+        cargs, cparams = self._engine.dialect.create_connect_args(self._engine.url)
+        try:
+            driver = self._dbapi.connect(*cargs, **cparams)
+            sqlite_pragmas(driver, None)
+        except self._dbapi.Error as exc:
+            raise Unavailable(f"{self._name} store failed: {exc.__class__.__name__}") from exc
+        self._driver = driver
+        return driver
+
+    def _roll_back(self, driver: Any) -> None:
+        try:
+            driver.rollback()
+        except self._dbapi.Error:  # the connection is in doubt: the next transaction opens another
+            self._driver = None
+            driver.close()

@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 from agentgov.errors import InvalidInput
 
-__all__ = ["DEFAULT_SQLITE_PATH", "database_url", "is_postgres", "make_engine"]
+__all__ = ["DEFAULT_SQLITE_PATH", "database_url", "is_postgres", "make_engine", "sqlite_pragmas"]
 
 DEFAULT_SQLITE_PATH = Path("var") / "agentgov.db"
 _SUPPORTED = ("sqlite", "postgresql")
@@ -29,7 +29,8 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """The settings every SQLite connection gets (also those made outside the pool)."""
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the single writer
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crash in WAL mode
@@ -50,7 +51,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(resolved, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", sqlite_pragmas)
         return engine
     if resolved.drivername == "postgresql":
         resolved = resolved.set(drivername="postgresql+psycopg")

@@ -27,6 +27,7 @@ class GuardRuntime:
         if self.watcher is not None:
             self.watcher.stop()
         self.services.approvals.notifier.close()
+        self.services.authority.store.close()
 
 
 def open_guard(

@@ -3,8 +3,10 @@
 One process holds the ledger writer (the server, or a gateway running alone). Every other process that
 must put something on the record (the CLI approving an action, a gateway beside a server, a replica)
 commits the event to ``ledger_outbox``; the writer's :class:`OutboxDrain` appends outbox events in
-the order they were committed and deletes them in the same step. An event in the outbox is durable
-(committed, and fsynced on SQLite) and ordered; it is in the tree within one drain interval.
+the order they were committed and deletes them in the same step. An event in the outbox is committed
+and ordered; it is in the tree within one drain interval. Committed means it survives a crash of any
+process; on SQLite (WAL, ``synchronous=NORMAL``) a power cut may take the last commits before the
+next checkpoint, whereas the log's own batches are fsynced (``LedgerSettings.fsync``).
 
 If the writer dies between appending a drained batch and deleting it, the next drain appends those
 events again: the record may hold a duplicate of an action event, never lose one. Action events carry
@@ -23,11 +25,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, delete, func, insert, select
 
 from agentgov.core.clock import Clock
-from agentgov.db.driver import bind_time, placeholder
+from agentgov.db.driver import DriverTransaction
 from agentgov.db.store import SqlStore
 from agentgov.errors import AgentGovError, InvalidInput, Unavailable
 from agentgov.ledger.entries import ActionEvent, AnyEvent, NoteEvent, parse_event
@@ -69,14 +70,11 @@ class OutboxStore(SqlStore):
         with self.transaction() as conn:
             return int(conn.execute(_PUT, {"event": event, "created_at": clock.now()}).scalar_one())
 
-    def put_in(self, conn: Connection, event: bytes, clock: Clock) -> None:
+    def put_in(self, txn: DriverTransaction, event: bytes, clock: Clock) -> None:
         """The event in the caller's transaction on this store's database: durable once it commits.
 
         Driver SQL: every guarded call takes this path (see agentgov.db.driver)."""
-        try:
-            conn.exec_driver_sql(_APPEND[placeholder(conn)], (event, bind_time(conn, clock.now())))
-        except SQLAlchemyError as exc:
-            raise Unavailable(f"{self.store_name} store failed: {exc.__class__.__name__}") from exc
+        txn.run(_APPEND[txn.mark], (event, txn.time(clock.now())))
 
     def take(self, limit: int) -> list[tuple[int, bytes]]:
         with self.reading() as conn:
@@ -122,9 +120,9 @@ class OutboxRecorder:
         return engine is self.store.engine
 
     def record_in(
-        self, conn: Connection, kind: str, subject: str, actor: str, payload: dict[str, Any]
+        self, txn: DriverTransaction, kind: str, subject: str, actor: str, payload: dict[str, Any]
     ) -> int | None:
-        self.store.put_in(conn, _event(kind, subject, actor, payload, self.clock).payload(), self.clock)
+        self.store.put_in(txn, _event(kind, subject, actor, payload, self.clock).payload(), self.clock)
         return None
 
 

@@ -251,7 +251,7 @@ class AuthorityService:
     ) -> int | None:
         """The event in the decision's own transaction when the recorder writes to the same database."""
         if self._joining is not None:
-            return self._joining.record_in(unit.conn, kind, subject, actor, payload)
+            return self._joining.record_in(unit.txn, kind, subject, actor, payload)
         return self.recorder.record(kind, subject, actor, payload)
 
     def visible(

@@ -10,18 +10,19 @@ writes to the same database (:class:`TransactionalRecorder`), committed together
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, bindparam, insert, select, true, update
+from sqlalchemy import Connection, Engine, RowMapping, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from agentgov.db.driver import bind_json, bind_time, placeholder
+from agentgov.db.driver import DriverTransaction, SerialWriter, bind_json
 from agentgov.db.store import SqlStore
 from agentgov.policy.tables import (
     decisions,
@@ -57,16 +58,16 @@ class TransactionalRecorder(Recorder, Protocol):
     """A Recorder that can also write its event in the caller's transaction, when both are in one
     database: the event and the caller's rows then commit together, or neither does.
 
-    ``record_in`` is the event on the record once ``conn``'s transaction commits, and nowhere if it
-    rolls back; it raises an AgentGovError when the event cannot be written, as ``record`` does.
+    ``record_in`` is the event on the record once ``txn`` commits, and nowhere if it rolls back; it
+    raises an AgentGovError when the event cannot be written, as ``record`` does.
     """
 
     def joins(self, engine: Engine) -> bool:
-        """Whether ``record_in`` may be given a connection of ``engine``."""
+        """Whether ``record_in`` may be given a transaction on ``engine``'s database."""
         ...
 
     def record_in(
-        self, conn: Connection, kind: str, subject: str, actor: str, payload: dict[str, Any]
+        self, txn: DriverTransaction, kind: str, subject: str, actor: str, payload: dict[str, Any]
     ) -> int | None: ...
 
 
@@ -140,22 +141,50 @@ def _hot_statements(mark: str) -> tuple[str, str]:
 
 _HOT = {mark: _hot_statements(mark) for mark in ("?", "%s")}
 
+
+def _take_statement(mark: str, *, count_limit: bool, amount_limit: bool) -> str:
+    """Add one call and an amount to a grant's usage on a day, where both stay within their limits.
+
+    Parameters: grant, day, amount (the first use of the day), amount (added), then the count limit
+    and the amount limit where there are limits. The row comes back only when it was written.
+    """
+    within = []
+    if count_limit:
+        within.append(f'grant_usage."count" + 1 <= {mark}')
+    if amount_limit:
+        within.append(f"grant_usage.amount_micros + {mark} <= {mark}")
+    where = f" WHERE {' AND '.join(within)}" if within else ""
+    return (
+        f'INSERT INTO grant_usage (grant_id, day, "count", amount_micros) VALUES ({mark}, {mark}, 1, {mark}) '  # noqa: S608
+        f'ON CONFLICT (grant_id, day) DO UPDATE SET "count" = grant_usage."count" + 1, '
+        f"amount_micros = grant_usage.amount_micros + {mark}{where} "
+        'RETURNING "count"'
+    )
+
+
+_TAKE = {
+    (mark, count, amount): _take_statement(mark, count_limit=count, amount_limit=amount)
+    for mark in ("?", "%s")
+    for count in (False, True)
+    for amount in (False, True)
+}
+
 # Read again by every decision once its cached copy is a second old.
 _DEPLOYMENT = select(policy_deployments).where(policy_deployments.c.name == bindparam("name"))
 
 
 class DecisionUnit:
-    """What one decision reads and writes, on one connection in one transaction (see ``deciding``)."""
+    """What one decision reads and writes, in one transaction (see ``AuthorityStore.deciding``)."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self._live, self._insert = _HOT[placeholder(conn)]
+    def __init__(self, txn: DriverTransaction) -> None:
+        self.txn = txn
+        self._live, self._insert = _HOT[txn.mark]
 
     def live_grants(self, grantor: str, agent_id: str, at: datetime, day: str) -> list[dict[str, Any]]:
         """Unrevoked, unexpired grants of one user to one agent, each with its usage on ``day``
         (``used_count``, ``used_micros``; None when unused): read at each decision, never cached, so
         that a revocation takes effect on the very next decision."""
-        rows = self.conn.exec_driver_sql(self._live, (day, grantor, agent_id, bind_time(self.conn, at)))
+        rows = self.txn.rows(self._live, (day, grantor, agent_id, self.txn.time(at)))
         return [dict(zip(_LIVE_GRANT_COLUMNS, row, strict=True)) for row in rows]
 
     def take_budget(
@@ -164,34 +193,39 @@ class DecisionUnit:
         """Add one call and ``micros`` to a grant's usage for ``day`` if both stay within their limits
         (None: no limit); False, and nothing changed, when they would not. The limits are checked
         against the row as it is when written, so decisions made at once cannot overspend together."""
-        usage = grant_usage.c
-        within = []
-        if max_count is not None:
-            within.append(usage.count + 1 <= max_count)
-        if max_micros is not None:
-            within.append(usage.amount_micros + micros <= max_micros)
         if max_micros is not None and micros > max_micros:  # the first use of the day inserts: no WHERE
             return False
-        values = {"grant_id": grant_id, "day": day, "count": 1, "amount_micros": micros}
-        stmt = _upsert(self.conn)(grant_usage).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[usage.grant_id, usage.day],
-            set_={"count": usage.count + 1, "amount_micros": usage.amount_micros + micros},
-            where=and_(true(), *within),
-        )
+        params: list[Any] = [grant_id, day, micros, micros]
+        if max_count is not None:
+            params.append(max_count)
+        if max_micros is not None:
+            params += [micros, max_micros]
+        sql = _TAKE[self.txn.mark, max_count is not None, max_micros is not None]
         # RETURNING, not rowcount: on PostgreSQL (psycopg) rowcount said 1 for a row the WHERE left alone.
-        return self.conn.execute(stmt.returning(usage.count)).first() is not None
+        return bool(self.txn.rows(sql, params))
 
     def insert_decision(self, row: Mapping[str, Any]) -> None:
         values = dict(row)
         values["request"] = bind_json(values["request"])
         values["decision"] = bind_json(values["decision"])
-        values["created_at"] = bind_time(self.conn, values["created_at"])
-        self.conn.exec_driver_sql(self._insert, tuple(values[c] for c in _DECISION_COLUMNS))
+        values["created_at"] = self.txn.time(values["created_at"])
+        self.txn.run(self._insert, tuple(values[c] for c in _DECISION_COLUMNS))
 
 
 class AuthorityStore(SqlStore):
     store_name = "authority"
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        # Decisions on a SQLite file: one kept connection, one at a time (see agentgov.db.driver).
+        self._writer = SerialWriter(engine, self.store_name) if SerialWriter.suits(engine) else None
+        if self._writer is not None:  # closed with the store when nobody closed it before
+            weakref.finalize(self, self._writer.close)
+
+    def close(self) -> None:
+        """Close the connection kept for decisions, if any (the next decision opens another)."""
+        if self._writer is not None:
+            self._writer.close()
 
     def conflict_detail(self, exc: IntegrityError) -> str:
         return "this already exists (ids are never reused)"
@@ -294,14 +328,18 @@ class AuthorityStore(SqlStore):
 
     @contextmanager
     def deciding(self) -> Iterator[DecisionUnit]:
-        """One connection and one transaction for a decision: its reads, then its writes, one commit.
+        """One transaction for a decision: its reads, then its writes, one commit.
 
         On SQLite a read does not open the transaction (the driver begins it at the first write), so
         the grants are read from the latest commit and the write lock is taken only for the writes; on
         PostgreSQL (read committed) each statement sees the latest commit too.
         """
+        if self._writer is not None:
+            with self._writer.transaction() as txn:
+                yield DecisionUnit(txn)
+            return
         with self.transaction() as conn:
-            yield DecisionUnit(conn)
+            yield DecisionUnit(DriverTransaction.of(conn, self.store_name))
 
     def get_decision(self, decision_id: str) -> RowMapping | None:
         with self.reading() as conn:

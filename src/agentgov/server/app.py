@@ -122,6 +122,7 @@ def create_app(
     )
 
     app.state.on_shutdown.append(authority.approvals.notifier.close)
+    app.state.on_shutdown.append(authority.authority.store.close)
 
     registry, requests, latency = new_registry(engine)
 
