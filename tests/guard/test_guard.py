@@ -228,6 +228,40 @@ def test_the_guard_with_the_record_puts_each_decision_on_the_ledger_before_retur
         ledger.close()
 
 
+def test_a_budgeted_call_in_the_log_writers_process_is_decided_and_on_the_record(
+    engine: Engine, clock: FixedClock, runtime: GuardRuntime, tmp_path: Any
+) -> None:
+    """The writer's batch needs the database's write lock, which taking a budget holds until the
+    decision commits: the event is recorded after it (before, SQLite timed out and the call was refused)."""
+    ledger = LedgerService.open(
+        engine, LedgerSettings(origin="t.example/log", key_path=tmp_path / "k"), clock
+    ).start(schedule=False)
+    recorded = open_guard(
+        engine, clock, LedgerRecorder(ledger, clock), watch=False, status_settings=StatusSettings()
+    )
+    authority = recorded.services.authority
+    for grant in authority.grants.list_grants(ALICE):
+        authority.grants.revoke(ALICE, grant["id"], "replaced by a budgeted grant")
+    authority.grants.create(ALICE, {"grant": transfer_grant(clock, max_calls_per_day=2)})
+    try:
+        session = recorded.guard.open_session(agent_id=AGENT, user_id="alice", task="pay rent")
+        checks = [recorded.guard.check_call(session, "bank", "send_money", _send(120)) for _ in range(3)]
+        assert [c.effect for c in checks] == ["allow", "allow", "ask"], [c.reasons for c in checks]
+        for check in checks:
+            assert check.record_index is not None
+            assert check.decision_id is not None
+            row = authority.get_decision(recorded.guard.principal, check.decision_id)
+            assert row["record_index"] == check.record_index
+            event = parse_event(
+                ledger.store.entries(check.record_index, check.record_index + 1)[0].payload or b""
+            )
+            assert isinstance(event, ActionEvent)
+            assert event.data["decision_id"] == check.decision_id
+    finally:
+        recorded.close()
+        ledger.close()
+
+
 def test_a_decision_and_its_event_are_committed_together_before_the_call_may_run(
     engine: Engine, clock: FixedClock, runtime: GuardRuntime
 ) -> None:

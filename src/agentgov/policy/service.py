@@ -158,8 +158,8 @@ class AuthorityService:
         decision_id = new_id("dec")
         args_digest = digest_json(request.arguments)
         # One transaction: the live grants and their usage on the request's UTC day, the budget the
-        # decision spends, then the decision's row, and its event when the recorder joins (else
-        # recorded first, on its own).
+        # decision spends, the decision's row, and its event when the recorder joins the transaction.
+        # Art. 7: on the record before the caller may act on it.
         with self.store.deciding() as unit:
             decision = self._decide_within_budget(unit, request, policy_set, kinds, shadow)
             decided = decision.to_json()
@@ -172,8 +172,11 @@ class AuthorityService:
                 "arguments_digest": args_digest,
                 **decided,
             }
-            # Art. 7: on the record before the caller may act on it.
-            index = self._record(unit, "authority.decision", request.user_id, actor, payload)
+            index = None
+            if self._joining is not None:
+                index = self._joining.record_in(
+                    unit.txn, "authority.decision", request.user_id, actor, payload
+                )
             unit.insert_decision(
                 {
                     "id": decision_id,
@@ -194,6 +197,14 @@ class AuthorityService:
                     "created_at": now,
                 }
             )
+        if self._joining is None:
+            # Recorded once the transaction is over: the log's writer (the server's own process) takes
+            # the database's write lock for its batch, which a budget taken above would hold until
+            # commit. If recording fails the caller gets the error and must not act; the row stays,
+            # without an index, as a decision that never reached the record.
+            index = self.recorder.record("authority.decision", request.user_id, actor, payload)
+            if index is not None:
+                self.store.set_record_index(decision_id, index)
         return DecisionRecord(decision_id, decision, index)
 
     def _decide_within_budget(
@@ -245,14 +256,6 @@ class AuthorityService:
             max_count=grant.max_calls_per_day,
             max_micros=to_micros(budget.limit) if budget is not None else None,
         )
-
-    def _record(
-        self, unit: DecisionUnit, kind: str, subject: str, actor: str, payload: dict[str, Any]
-    ) -> int | None:
-        """The event in the decision's own transaction when the recorder writes to the same database."""
-        if self._joining is not None:
-            return self._joining.record_in(unit.txn, kind, subject, actor, payload)
-        return self.recorder.record(kind, subject, actor, payload)
 
     def visible(
         self,

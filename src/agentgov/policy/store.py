@@ -354,6 +354,11 @@ class AuthorityStore(SqlStore):
         with self.reading() as conn:
             return list(conn.execute(query).mappings())
 
+    def set_record_index(self, decision_id: str, index: int) -> None:
+        """Where a decision recorded after its transaction landed in the log."""
+        with self.transaction() as conn:
+            conn.execute(update(decisions).where(decisions.c.id == decision_id).values(record_index=index))
+
     def mark_ran(self, decision_id: str, at: datetime) -> bool:
         """Mark a decision's action as run, once: False when already marked."""
         with self.transaction() as conn:
