@@ -10,8 +10,14 @@ policy can declare trusted: a value an attacker planted never drives a side effe
 
 Values are compared as the words a person would recognise: strings case-folded with whitespace
 collapsed and matched on word boundaries, numbers by value (``120``, ``120.0`` and ``"120.00"`` are one
-number). Values an agent writes itself (a message it composed) occur nowhere and stay trusted: the
-question is only whether a value was *carried over* from untrusted text.
+number, and a bank card's 19 digits are one number too). Scripts written without spaces (Chinese,
+Japanese, Thai...) have no word boundaries to respect: ``6222021234567890123`` is found in
+``转账到账户6222021234567890123``, and a phrase within a longer run of such text. Values an agent
+writes itself (a message it composed) occur nowhere and stay trusted: the question is only whether a
+value was *carried over* from untrusted text.
+
+A session's texts are kept as UTF-8, each source's in one buffer that grows in place: reading a result
+costs its own length, not the session's, and finding a value is one substring search per source.
 """
 
 from __future__ import annotations
@@ -30,7 +36,22 @@ HOSTILE_LABEL = HOSTILE_SOURCE  # a result carrying an injected instruction; nev
 UNREAD_LABEL = "unread"  # output past the session's text bound: not read, so not vouched for
 _SPACE = re.compile(r"\s+")
 _ARGUMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")  # the names a policy can speak of
-_NUMBER = re.compile(r"(?<![\w.])[-+]?\d{1,18}(?:[.,]\d{1,8})?(?![\w])")
+# Up to 28 digits: what Decimal's default context keeps exactly (normalize() rounds beyond).
+_NUMBER = re.compile(r"\d{1,28}(?:[.,]\d{1,8})?")
+_SEPARATOR = b"\n\x00\n"  # between two texts of one source: no value holds it (whitespace collapses)
+# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana, Han (with its
+# extensions and compatibility ideographs), halfwidth kana.
+_UNSPACED = (
+    (0x0E00, 0x0EFF),
+    (0x1000, 0x109F),
+    (0x1780, 0x17FF),
+    (0x3040, 0x30FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0xFF66, 0xFF9F),
+    (0x20000, 0x3FFFF),
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +72,14 @@ def _policy_name(name: str) -> str:
         return name
     cleaned = re.sub(r"[^A-Za-z0-9_]", "_", name)[:63] or "_"
     return cleaned if not cleaned[0].isdigit() else f"_{cleaned}"
+
+
+def _in_word(char: str) -> bool:
+    """Whether ``char`` continues a word of a spaced script, so that a match next to it is inside a word."""
+    if not char.isalnum():
+        return False
+    code = ord(char)
+    return not any(low <= code <= high for low, high in _UNSPACED)
 
 
 def normalise(text: str) -> str:
@@ -92,38 +121,66 @@ def atoms(value: Any, settings: ProvenanceSettings) -> Iterator[str | Decimal]:
 
 @dataclass
 class _Source:
-    """Everything read under one label: its texts joined by a separator no value holds, their numbers."""
+    """Everything read under one label: its texts in UTF-8, joined by a separator no value holds, and
+    their numbers. The text grows in place."""
 
     label: str
-    text: str = ""
+    text: bytearray = field(default_factory=bytearray)
     numbers: set[Decimal] = field(default_factory=set)
-    chars: list[int] = field(default_factory=list)  # length of each text, oldest first
 
-    def add(self, body: str, numbers: frozenset[Decimal]) -> None:
-        self.text = f"{self.text}\n\x00\n{body}" if self.text else body
+    def add(self, body: bytes, numbers: frozenset[Decimal]) -> None:
+        if self.text:
+            self.text += _SEPARATOR
+        self.text += body
         self.numbers |= numbers
-        self.chars.append(len(body))
+
+
+def _joins(char: str) -> bool:
+    """Whether a number next to ``char`` is part of something longer (a number, a word)."""
+    return char == "." or char.isdigit() or _in_word(char)
 
 
 def _numbers_in(text: str) -> frozenset[Decimal]:
     found = set()
     for match in _NUMBER.finditer(text):
-        number = _number(match.group())
+        start, end = match.span()
+        before = text[start - 1] if start else " "
+        if _joins(before) or (end < len(text) and (text[end].isdigit() or _in_word(text[end]))):
+            continue  # inside a longer number or a word: "abc123", "v2", "1234567" of 30 digits
+        value = match.group()
+        if before in "-+" and not (start >= 2 and _joins(text[start - 2])):  # a sign, not a hyphen
+            value = before + value
+        number = _number(value)
         if number is not None:
             found.add(number)
     return frozenset(found)
 
 
-def _contains(haystack: str, needle: str) -> bool:
-    """``needle`` occurs in ``haystack`` and is not part of a longer word on either side."""
-    start = haystack.find(needle)
+def _char_before(text: bytes | bytearray, start: int) -> str:
+    """The character that ends just before byte ``start`` (a character boundary), or a space."""
+    return bytes(text[max(0, start - 4) : start]).decode("utf-8", "ignore")[-1:] or " "
+
+
+def _char_after(text: bytes | bytearray, end: int) -> str:
+    """The character that starts at byte ``end`` (a character boundary), or a space."""
+    return bytes(text[end : end + 4]).decode("utf-8", "ignore")[:1] or " "
+
+
+def _contains(haystack: bytes | bytearray, needle: str) -> bool:
+    """``needle`` occurs in ``haystack`` (UTF-8) and is not part of a longer word on either side.
+
+    A UTF-8 match starts and ends on character boundaries: no character's encoding holds another's.
+    """
+    wanted = needle.encode()
+    first, last = _in_word(needle[0]), _in_word(needle[-1])
+    start = haystack.find(wanted)
     while start >= 0:
-        end = start + len(needle)
-        before = haystack[start - 1] if start else " "
-        after = haystack[end] if end < len(haystack) else " "
-        if not (before.isalnum() and needle[0].isalnum()) and not (after.isalnum() and needle[-1].isalnum()):
+        end = start + len(wanted)
+        if not (first and _in_word(_char_before(haystack, start))) and not (
+            last and _in_word(_char_after(haystack, end))
+        ):
             return True
-        start = haystack.find(needle, start + 1)
+        start = haystack.find(wanted, start + 1)
     return False
 
 
@@ -133,15 +190,16 @@ class SourceLog:
 
     task: str = ""
     settings: ProvenanceSettings = field(default_factory=ProvenanceSettings)
-    _task_text: str = ""
+    _task_text: bytes = b""
     _task_numbers: frozenset[Decimal] = frozenset()
     _sources: dict[str, _Source] = field(default_factory=dict)
     _chars: int = 0
     _overflowed: bool = False
 
     def __post_init__(self) -> None:
-        self._task_text = normalise(self.task)
-        self._task_numbers = _numbers_in(self._task_text)
+        task = normalise(self.task)
+        self._task_text = task.encode()
+        self._task_numbers = _numbers_in(task)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -161,8 +219,9 @@ class SourceLog:
             body = body[: max(budget, 0)]
         self._chars += len(body)
         numbers = _numbers_in(body)
+        encoded = body.encode()
         for name in (label, HOSTILE_LABEL) if hostile else (label,):
-            self._sources.setdefault(name, _Source(name)).add(body, numbers)
+            self._sources.setdefault(name, _Source(name)).add(encoded, numbers)
 
     def _trusted(self, atom: str | Decimal) -> bool:
         if isinstance(atom, Decimal):
