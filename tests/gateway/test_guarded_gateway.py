@@ -18,17 +18,16 @@ from agentgov.core.clock import FixedClock
 from agentgov.errors import NotFound
 from agentgov.gateway import GatewaySettings, Identity
 from agentgov.gateway.guard_gate import GuardGate
-from agentgov.guard import CallCheck, GuardRuntime, open_guard
-from agentgov.guard.status import StatusSettings
+from agentgov.guard import CallCheck, GuardRuntime
 from agentgov.identity.apikeys import Principal, Role
 from agentgov.policy.store import MemoryRecorder
-from agentgov.policy.versions import PolicyMode, PolicySource
+from agentgov.policy.versions import PolicySource
 from agentgov.registry.service import RegistryService
 from agentgov.registry.store import RegistryStore
 from tests.conftest import REGISTRAR
 from tests.gateway.harness import memory_upstream, through_gateway
 from tests.gateway.servers import ToyServer
-from tests.guard.conftest import AGENT, register_agent
+from tests.guard.conftest import AGENT, guard_over
 
 pytestmark = pytest.mark.anyio
 
@@ -55,13 +54,9 @@ def recorder() -> MemoryRecorder:
 
 @pytest.fixture
 def runtime(engine: Engine, clock: FixedClock, recorder: MemoryRecorder) -> Iterator[GuardRuntime]:
-    register_agent(engine, clock)
-    rt = open_guard(engine, clock, recorder, status_settings=StatusSettings(poll_s=0.1))
-    policies = rt.services.authority.policies
-    digest = policies.load(ADMIN, PolicySource.model_validate({"packs": ["baseline"], "extra": [TOY_PACK]}))
-    policies.activate(ADMIN, digest["digest"], PolicyMode.ENFORCE)
-    yield rt
-    rt.close()
+    source = PolicySource.model_validate({"packs": ["baseline"], "extra": [TOY_PACK]})
+    with guard_over(engine, clock, recorder, source) as rt:
+        yield rt
 
 
 def _text(result: CallToolResult) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -54,14 +55,24 @@ def recorder() -> MemoryRecorder:
     return MemoryRecorder()
 
 
-@pytest.fixture
-def runtime(engine: Engine, clock: FixedClock, recorder: MemoryRecorder) -> Iterator[GuardRuntime]:
+@contextmanager
+def guard_over(
+    engine: Engine, clock: FixedClock, recorder: MemoryRecorder, source: PolicySource
+) -> Iterator[GuardRuntime]:
+    """A guard whose agent is registered and whose active policy set is ``source``; closed on exit."""
     register_agent(engine, clock)
     rt = open_guard(engine, clock, recorder, status_settings=StatusSettings(poll_s=0.1))
-    policies = rt.services.authority.policies
+    try:
+        policies = rt.services.authority.policies
+        policies.activate(ADMIN, policies.load(ADMIN, source)["digest"], PolicyMode.ENFORCE)
+        yield rt
+    finally:
+        rt.close()
+
+
+@pytest.fixture
+def runtime(engine: Engine, clock: FixedClock, recorder: MemoryRecorder) -> Iterator[GuardRuntime]:
     source = PolicySource(packs=("baseline", "payments"), settings={"known_payees": [KNOWN_PAYEE]})
-    digest = policies.load(ADMIN, source)["digest"]
-    policies.activate(ADMIN, digest, PolicyMode.ENFORCE)
-    rt.services.authority.grants.create(ALICE, {"grant": transfer_grant(clock)})
-    yield rt
-    rt.close()
+    with guard_over(engine, clock, recorder, source) as rt:
+        rt.services.authority.grants.create(ALICE, {"grant": transfer_grant(clock)})
+        yield rt

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from agentgov.detect.model import Finding, Where
 from agentgov.detect.registry import DetectorSet
 from agentgov.errors import Unavailable
 from agentgov.guard import GuardRuntime, ToolRefused, guarded, open_guard
+from agentgov.guard.pipeline import CallCheck
 from agentgov.guard.status import StatusSettings
 from agentgov.identity.apikeys import Principal, Role
 from agentgov.ledger.entries import ActionEvent, parse_event
@@ -205,9 +206,11 @@ def test_a_wrapped_python_tool_runs_only_when_the_guard_allows(runtime: GuardRun
     assert sent == [120]
 
 
-def test_the_guard_with_the_record_puts_each_decision_on_the_ledger_before_returning(
+@pytest.fixture
+def in_writer(
     engine: Engine, clock: FixedClock, runtime: GuardRuntime, tmp_path: Any
-) -> None:
+) -> Iterator[tuple[GuardRuntime, LedgerService]]:
+    """A guard in the log writer's own process (the server's): events go straight to the log."""
     ledger = LedgerService.open(
         engine, LedgerSettings(origin="t.example/log", key_path=tmp_path / "k"), clock
     ).start(schedule=False)
@@ -215,51 +218,48 @@ def test_the_guard_with_the_record_puts_each_decision_on_the_ledger_before_retur
         engine, clock, LedgerRecorder(ledger, clock), watch=False, status_settings=StatusSettings()
     )
     try:
-        session = recorded.guard.open_session(agent_id=AGENT, user_id="alice", task="pay rent")
-        check = recorded.guard.check_call(session, "bank", "send_money", _send(120))
-        assert check.record_index is not None
-        entry = ledger.store.entries(check.record_index, check.record_index + 1)[0]
-        assert entry.payload is not None
-        event = parse_event(entry.payload)
-        assert isinstance(event, ActionEvent)
-        assert event.data["decision_id"] == check.decision_id
+        yield recorded, ledger
     finally:
         recorded.close()
         ledger.close()
 
 
+def _logged(ledger: LedgerService, check: CallCheck) -> ActionEvent:
+    """The event at the check's index in the log."""
+    assert check.record_index is not None
+    (entry,) = ledger.store.entries(check.record_index, check.record_index + 1)
+    event = parse_event(entry.payload or b"")
+    assert isinstance(event, ActionEvent)
+    return event
+
+
+def test_the_guard_with_the_record_puts_each_decision_on_the_ledger_before_returning(
+    in_writer: tuple[GuardRuntime, LedgerService],
+) -> None:
+    recorded, ledger = in_writer
+    session = recorded.guard.open_session(agent_id=AGENT, user_id="alice", task="pay rent")
+    check = recorded.guard.check_call(session, "bank", "send_money", _send(120))
+    assert _logged(ledger, check).data["decision_id"] == check.decision_id
+
+
 def test_a_budgeted_call_in_the_log_writers_process_is_decided_and_on_the_record(
-    engine: Engine, clock: FixedClock, runtime: GuardRuntime, tmp_path: Any
+    in_writer: tuple[GuardRuntime, LedgerService], clock: FixedClock
 ) -> None:
     """The writer's batch needs the database's write lock, which taking a budget holds until the
     decision commits: the event is recorded after it (before, SQLite timed out and the call was refused)."""
-    ledger = LedgerService.open(
-        engine, LedgerSettings(origin="t.example/log", key_path=tmp_path / "k"), clock
-    ).start(schedule=False)
-    recorded = open_guard(
-        engine, clock, LedgerRecorder(ledger, clock), watch=False, status_settings=StatusSettings()
-    )
+    recorded, ledger = in_writer
     authority = recorded.services.authority
     for grant in authority.grants.list_grants(ALICE):
         authority.grants.revoke(ALICE, grant["id"], "replaced by a budgeted grant")
     authority.grants.create(ALICE, {"grant": transfer_grant(clock, max_calls_per_day=2)})
-    try:
-        session = recorded.guard.open_session(agent_id=AGENT, user_id="alice", task="pay rent")
-        checks = [recorded.guard.check_call(session, "bank", "send_money", _send(120)) for _ in range(3)]
-        assert [c.effect for c in checks] == ["allow", "allow", "ask"], [c.reasons for c in checks]
-        for check in checks:
-            assert check.record_index is not None
-            assert check.decision_id is not None
-            row = authority.get_decision(recorded.guard.principal, check.decision_id)
-            assert row["record_index"] == check.record_index
-            event = parse_event(
-                ledger.store.entries(check.record_index, check.record_index + 1)[0].payload or b""
-            )
-            assert isinstance(event, ActionEvent)
-            assert event.data["decision_id"] == check.decision_id
-    finally:
-        recorded.close()
-        ledger.close()
+    session = recorded.guard.open_session(agent_id=AGENT, user_id="alice", task="pay rent")
+    checks = [recorded.guard.check_call(session, "bank", "send_money", _send(120)) for _ in range(3)]
+    assert [c.effect for c in checks] == ["allow", "allow", "ask"], [c.reasons for c in checks]
+    for check in checks:
+        assert check.decision_id is not None
+        assert _logged(ledger, check).data["decision_id"] == check.decision_id
+        row = authority.get_decision(recorded.guard.principal, check.decision_id)
+        assert row["record_index"] == check.record_index
 
 
 def test_a_decision_and_its_event_are_committed_together_before_the_call_may_run(
