@@ -126,7 +126,12 @@ async def serve_echo() -> None:
 
 
 class UnsafeAllowAllGate:
-    """Allows every call. A stand-in for the guard, to measure the gateway's transport overhead only."""
+    """Allows every call. A stand-in for the guard, to measure the gateway's transport overhead only.
+
+    It answers checks inline, as the guard does when it serves one session over SQLite, so that the two
+    gateways differ only by the guard's own work."""
+
+    answers_inline = True
 
     async def open_session(self, *, agent_id: str, user_id: str, task: str | None) -> str:
         return "bench-session"
@@ -138,7 +143,6 @@ class UnsafeAllowAllGate:
     async def check_call(
         self, session: str, server: str, tool: str, arguments: dict[str, Any]
     ) -> CallVerdict:
-        await anyio.lowlevel.checkpoint()
         return CallVerdict("allow")
 
     async def answer(self, session: str, approval_id: str, approved: bool) -> CallVerdict:
@@ -150,7 +154,6 @@ class UnsafeAllowAllGate:
     async def check_result(
         self, session: str, server: str, tool: str, arguments: dict[str, Any], result: types.CallToolResult
     ) -> ResultVerdict:
-        await anyio.lowlevel.checkpoint()
         return ResultVerdict("pass")
 
     async def record(self, kind: str, subject: str, payload: dict[str, Any]) -> None:

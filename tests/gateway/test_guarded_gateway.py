@@ -124,14 +124,19 @@ async def test_checks_leave_the_event_loop_while_the_gateway_serves_several_sess
 
     monkeypatch.setattr(guard, "check_call", spy)
     gate = GuardGate(guard)
+    local = engine.dialect.name == "sqlite"
+    inline: list[bool] = []
     first = await gate.open_session(agent_id=AGENT, user_id="alice", task="say hello")
     assert (await gate.check_call(first, "toy", "echo", {"message": "one"})).action == "allow"
+    inline.append(gate.answers_inline)
     second = await gate.open_session(agent_id=AGENT, user_id="alice", task="say hello")
     assert (await gate.check_call(second, "toy", "echo", {"message": "two"})).action == "allow"
+    inline.append(gate.answers_inline)
     await gate.close_session(second)
     assert (await gate.check_call(first, "toy", "echo", {"message": "three"})).action == "allow"
-    local = engine.dialect.name == "sqlite"
+    inline.append(gate.answers_inline)
     assert seen == [local, False, local]
+    assert inline == seen  # the proxy sets no timeout exactly where none could interrupt the check
 
 
 # What the gate remembers of pending approvals: only while an answer can still settle them, and at most

@@ -291,6 +291,19 @@ async def test_guard_not_answering_in_time_blocks_the_call() -> None:
     assert toy.calls == []
 
 
+async def test_a_gate_answering_inline_that_raises_still_blocks_the_call() -> None:
+    class Inline(ScriptedGate):
+        answers_inline = True  # no timeout around its checks: failing closed must not depend on one
+
+    toy, gate = ToyServer(), Inline(default="allow")
+    gate.failing.add("check_call")
+    async with through_gateway(memory_upstream(toy), gate) as client:
+        result = await client.call_tool("echo", {"message": "hi"})
+    assert result.is_error
+    assert GUARD_DOWN in text(result)
+    assert toy.calls == []
+
+
 async def test_guard_failing_to_filter_tools_is_an_error_not_a_listing() -> None:
     gate = ScriptedGate(default="allow")
     gate.failing.add("visible_tools")

@@ -170,10 +170,15 @@ class GuardGate:
         if on_close is not None:
             on_close()
 
+    @property
+    def answers_inline(self) -> bool:
+        """True while the guard runs on the loop (one session over a local store): checks never suspend."""
+        return self._local and len(self._open) <= 1
+
     async def _run(self, call: Callable[[], T]) -> T:
         """Run a call of the synchronous guard: on the loop when it serves one session over a local
         store, in a worker thread otherwise (see the module's docstring)."""
-        if self._local and len(self._open) <= 1:
+        if self.answers_inline:
             return call()
         return await anyio.to_thread.run_sync(call)
 

@@ -13,7 +13,10 @@ Contract, for whoever implements it:
   the proxy then asks the user (MCP elicitation) and reports the answer with ``answer``, or lets a
   decision taken elsewhere arrive through ``wait``; both return a fresh verdict, ``ask`` again while
   the approval is still pending;
-- ``record`` puts a gateway event (a tool definition that changed, a first-use pin) on the record.
+- ``record`` puts a gateway event (a tool definition that changed, a first-use pin) on the record;
+- ``answers_inline`` is true while ``check_call`` and ``check_result`` answer without ever suspending
+  (a guard in this process serving one session over a local store): no timeout could interrupt them,
+  so the proxy sets none; otherwise each is bounded by ``GatewaySettings.gate_timeout_s``.
 """
 
 from __future__ import annotations
@@ -58,6 +61,11 @@ class ResultVerdict:
 
 
 class Gate(Protocol):
+    @property
+    def answers_inline(self) -> bool:
+        """Whether ``check_call`` and ``check_result`` answer without suspending (see the contract)."""
+        ...
+
     async def open_session(self, *, agent_id: str, user_id: str, task: str | None) -> str:
         """Start a guard session for one downstream MCP session; returns its id."""
         ...

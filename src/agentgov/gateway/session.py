@@ -174,7 +174,10 @@ class GatewaySession:
             return blocked(refusal)
         try:
             verdict = _call_verdict(
-                await self._gate_call(self.gate.check_call(self.id, self.server, name, arguments))
+                await self._gate_call(
+                    self.gate.check_call(self.id, self.server, name, arguments),
+                    inline=self.gate.answers_inline,
+                )
             )
             if verdict.action == "ask":
                 verdict = await self._settle(name, arguments, verdict, downstream)
@@ -249,7 +252,8 @@ class GatewaySession:
             )
         try:
             verdict = await self._gate_call(
-                self.gate.check_result(self.id, self.server, tool, arguments, result)
+                self.gate.check_result(self.id, self.server, tool, arguments, result),
+                inline=self.gate.answers_inline,
             )
             if not isinstance(verdict, ResultVerdict):
                 raise GuardDown("the guard answered with something other than a ResultVerdict")
@@ -277,8 +281,14 @@ class GatewaySession:
                 return tools
         raise MCPError(INTERNAL_ERROR, f"upstream {self.server!r} lists tools over too many pages")
 
-    async def _gate_call(self, call: Awaitable[T], limit_s: float | None = None) -> T:
+    async def _gate_call(
+        self, call: Awaitable[T], limit_s: float | None = None, *, inline: bool = False
+    ) -> T:
+        """The gate's answer, bounded in time unless it comes ``inline`` (the gate never suspends, so a
+        timeout could not interrupt it); anything it raises becomes GuardDown, and the call fails closed."""
         try:
+            if inline:
+                return await call
             with anyio.fail_after(self.settings.gate_timeout_s if limit_s is None else limit_s):
                 return await call
         except Exception as exc:
