@@ -206,6 +206,17 @@ def test_a_wrapped_python_tool_runs_only_when_the_guard_allows(runtime: GuardRun
     assert sent == [120]
 
 
+def test_a_session_that_read_many_tools_or_long_tool_names_still_decides(runtime: GuardRuntime) -> None:
+    """Every label a session collects fits a decision: before, the 257th tool read, or a tool name of
+    124 characters or more, made every later call of the session a guard failure."""
+    guard = runtime.guard
+    session = guard.open_session(agent_id=AGENT, user_id="alice", task="pay rent")
+    for tool in [f"list_{i}" for i in range(300)] + ["r" * 128]:
+        guard.check_result(session, CallCheck("allow", (), "bank", tool, {}), "nothing to see here")
+    check = guard.check_call(session, "bank", "send_money", _send(120))
+    assert check.allowed, check.reasons
+
+
 @pytest.fixture
 def in_writer(
     engine: Engine, clock: FixedClock, runtime: GuardRuntime, tmp_path: Any

@@ -250,3 +250,13 @@ def test_decision_is_deterministic(policies: list[tuple[str, str, str]], req: tu
     first = decide(request(tool, venue=venue, amount=amount), policy_set(text, TOOLS))
     again = decide(request(tool, venue=venue, amount=amount), policy_set(text, TOOLS))
     assert first == again
+
+
+@pytest.mark.parametrize("source", ["injection", "unread", "sources:many"])
+def test_no_policy_or_pack_may_trust_what_was_planted_unread_or_not_told_apart(source: str) -> None:
+    error = refused(
+        f'@id("t") @trusted_sources("tool:look, {source}")\npermit (principal, action, resource);'
+    )
+    assert source in error.detail
+    with pytest.raises(InvalidInput, match="never trusted"):
+        pack("", trusted_sources=[source])

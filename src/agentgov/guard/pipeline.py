@@ -25,7 +25,7 @@ from agentgov.approvals.service import ApprovalService
 from agentgov.core.clock import Clock
 from agentgov.detect.registry import DetectorSet, Outcome, default_set
 from agentgov.errors import AgentGovError, Forbidden, NotFound
-from agentgov.guard.provenance import ProvenanceSettings
+from agentgov.guard.provenance import ProvenanceSettings, source_label
 from agentgov.guard.session import GuardSession, SessionTable
 from agentgov.guard.status import StatusCache
 from agentgov.identity.apikeys import Principal, Role
@@ -312,7 +312,7 @@ class Guard:
         injected = any(f.category.startswith("injection") for f in outcome.findings)
         hostile = injected or outcome.failed or bool(outcome.truncated)  # unread text is not trusted
         with session.lock:
-            session.sources.add(f"tool:{call.tool}", result_text(result), hostile=hostile)
+            session.sources.add(source_label(call.tool), result_text(result), hostile=hostile)
             if injected:
                 session.injections_seen += 1
         categories = tuple(sorted({f.category for f in outcome.findings}))

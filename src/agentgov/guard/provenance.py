@@ -22,18 +22,39 @@ costs its own length, not the session's, and finding a value is one substring se
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from agentgov.policy.model import HOSTILE_SOURCE, Provenance, TaintedArgument
+from agentgov.policy.model import (
+    HOSTILE_SOURCE,
+    MANY_SOURCE,
+    NEVER_TRUSTED,
+    UNREAD_SOURCE,
+    Provenance,
+    TaintedArgument,
+)
 
-__all__ = ["HOSTILE_LABEL", "UNREAD_LABEL", "ProvenanceSettings", "SourceLog", "atoms", "normalise"]
+__all__ = [
+    "HOSTILE_LABEL",
+    "MANY_LABEL",
+    "UNREAD_LABEL",
+    "ProvenanceSettings",
+    "SourceLog",
+    "atoms",
+    "normalise",
+    "source_label",
+]
 
 HOSTILE_LABEL = HOSTILE_SOURCE  # a result carrying an injected instruction; never trusted
-UNREAD_LABEL = "unread"  # output past the session's text bound: not read, so not vouched for
+UNREAD_LABEL = UNREAD_SOURCE  # output past the session's text bound: not read, so not vouched for
+MANY_LABEL = MANY_SOURCE  # the results of tools past ``max_sources``, together; never trusted
+_LABEL = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/@-]{0,127}$")  # policy.model.Label
+_NOT_IN_LABEL = re.compile(r"[^A-Za-z0-9_.:/@-]")
+_SOURCES_PER_ARGUMENT = 64  # policy.model.TaintedArgument.sources
 _SPACE = re.compile(r"\s+")
 _ARGUMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")  # the names a policy can speak of
 # Up to 28 digits: what Decimal's default context keeps exactly (normalize() rounds beyond).
@@ -64,6 +85,25 @@ class ProvenanceSettings:
     # Bounds the text kept per session, so a long session cannot grow memory without limit.
     max_source_chars: int = 2_000_000
     max_atoms_per_argument: int = 64
+    # Tools whose results a session keeps apart, each under its own label; the results of any further
+    # tool go under one label, ``sources:many``, which no policy can declare trusted. At most 250: a
+    # decision carries every label (with ``injection`` and ``sources:many``, up to 256).
+    max_sources: int = 200
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_sources <= 250:
+            raise ValueError("max_sources is 1 to 250")
+
+
+def source_label(tool: str) -> str:
+    """The label of a tool's results: ``tool:<name>``. A name no label can hold (over 123 characters,
+    or characters labels do not take) keeps what it can, followed by a digest of the whole name, so
+    that two tools never share a label and a policy naming one never trusts the other."""
+    label = f"tool:{tool}"
+    if _LABEL.match(label):
+        return label
+    kept = _NOT_IN_LABEL.sub("_", tool)[:104]
+    return f"tool:{kept}-{hashlib.sha256(tool.encode()).hexdigest()[:16]}"
 
 
 def _policy_name(name: str) -> str:
@@ -136,8 +176,8 @@ class _Source:
 
 
 def _joins(char: str) -> bool:
-    """Whether a number next to ``char`` is part of something longer (a number, a word)."""
-    return char == "." or char.isdigit() or _in_word(char)
+    """Whether a number next to ``char`` is part of something longer (a number, a word, a name)."""
+    return char in "._" or char.isdigit() or _in_word(char)
 
 
 def _numbers_in(text: str) -> frozenset[Decimal]:
@@ -145,7 +185,9 @@ def _numbers_in(text: str) -> frozenset[Decimal]:
     for match in _NUMBER.finditer(text):
         start, end = match.span()
         before = text[start - 1] if start else " "
-        if _joins(before) or (end < len(text) and (text[end].isdigit() or _in_word(text[end]))):
+        if _joins(before) or (
+            end < len(text) and (text[end] == "_" or text[end].isdigit() or _in_word(text[end]))
+        ):
             continue  # inside a longer number or a word: "abc123", "v2", "1234567" of 30 digits
         value = match.group()
         if before in "-+" and not (start >= 2 and _joins(text[start - 2])):  # a sign, not a hyphen
@@ -154,6 +196,16 @@ def _numbers_in(text: str) -> frozenset[Decimal]:
         if number is not None:
             found.add(number)
     return frozenset(found)
+
+
+def _at_most(sources: set[str]) -> tuple[str, ...]:
+    """A tainted argument's sources, sorted, at most as many as a decision carries: past that, those
+    never trusted are kept and the rest stand for themselves under ``sources:many``."""
+    if len(sources) <= _SOURCES_PER_ARGUMENT:
+        return tuple(sorted(sources))
+    kept = (sources & NEVER_TRUSTED) | {MANY_LABEL}
+    rest = sorted(sources - kept)[: _SOURCES_PER_ARGUMENT - len(kept)]
+    return tuple(sorted(kept.union(rest)))
 
 
 def _char_before(text: bytes | bytearray, start: int) -> str:
@@ -220,6 +272,8 @@ class SourceLog:
         self._chars += len(body)
         numbers = _numbers_in(body)
         encoded = body.encode()
+        if label not in self._sources and len(self._sources) >= self.settings.max_sources:
+            label = MANY_LABEL
         for name in (label, HOSTILE_LABEL) if hostile else (label,):
             self._sources.setdefault(name, _Source(name)).add(encoded, numbers)
 
@@ -257,7 +311,7 @@ class SourceLog:
                     continue
                 sources |= self._found_in(atom)
             if sources:
-                tainted.append(TaintedArgument(argument=_policy_name(name), sources=tuple(sorted(sources))))
+                tainted.append(TaintedArgument(argument=_policy_name(name), sources=_at_most(sources)))
             elif found and asked == found and _ARGUMENT.match(name):
                 from_user.append(name)
         return Provenance(untrusted=tuple(tainted), labels=self.labels, from_user=tuple(from_user))

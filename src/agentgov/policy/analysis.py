@@ -21,7 +21,7 @@ from typing import Any
 
 from cedarpy import pst
 
-from agentgov.policy.model import HOSTILE_SOURCE, DecisionClass, Effect
+from agentgov.policy.model import HOSTILE_SOURCE, NEVER_TRUSTED, DecisionClass, Effect
 
 __all__ = ["CALL_TIME", "AnnotationError", "PolicyMeta", "clause_reads", "context_reads", "read_policy"]
 
@@ -93,10 +93,17 @@ def read_policy(template: pst.Template, fallback_id: str) -> PolicyMeta:
     if reason is not None and not 0 < len(reason) <= 500:
         raise AnnotationError("@reason is 1 to 500 characters", "reason")
     trusted = notes.get("trusted_sources")
-    if trusted and HOSTILE_SOURCE in _words(trusted, _LABEL, "trusted_sources"):
+    named = set(_words(trusted, _LABEL, "trusted_sources")) if trusted else set()
+    if HOSTILE_SOURCE in named:
         raise AnnotationError(
             f"@trusted_sources may not name {HOSTILE_SOURCE!r}: a value an injected instruction planted "
             "is never trusted",
+            "trusted_sources",
+        )
+    if named & NEVER_TRUSTED:
+        raise AnnotationError(
+            f"@trusted_sources may not name {sorted(named & NEVER_TRUSTED)}: output that was not read, or "
+            "not told apart from other tools', is never trusted",
             "trusted_sources",
         )
     return PolicyMeta(
@@ -106,7 +113,7 @@ def read_policy(template: pst.Template, fallback_id: str) -> PolicyMeta:
         decision_class=decision_class,
         reason=reason,
         redact=redact,
-        trusted_sources=frozenset(_words(trusted, _LABEL, "trusted_sources")) if trusted else frozenset(),
+        trusted_sources=frozenset(named),
     )
 
 

@@ -13,10 +13,10 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from agentgov.policy.errors import InvalidPack
-from agentgov.policy.model import ArgumentName, Label, ToolKind, ToolName
+from agentgov.policy.model import NEVER_TRUSTED, ArgumentName, Label, ToolKind, ToolName
 
 __all__ = [
     "ArgType",
@@ -157,6 +157,13 @@ class Pack(_Model):
     tools: dict[ToolName, ToolSpec] = Field(default_factory=dict)
     settings: dict[ArgumentName, SettingSpec] = Field(default_factory=dict)
     trusted_sources: tuple[Label, ...] = ()
+
+    @field_validator("trusted_sources")
+    @classmethod
+    def _trustable(cls, sources: tuple[str, ...]) -> tuple[str, ...]:
+        if never := sorted(set(sources) & NEVER_TRUSTED):
+            raise ValueError(f"these sources are never trusted: {never}")
+        return sources
 
 
 class Catalog:

@@ -21,6 +21,9 @@ from agentgov.errors import InvalidInput
 
 __all__ = [
     "HOSTILE_SOURCE",
+    "MANY_SOURCE",
+    "NEVER_TRUSTED",
+    "UNREAD_SOURCE",
     "ActionRef",
     "ActionRequest",
     "Decision",
@@ -40,6 +43,12 @@ UtcDatetime = Annotated[datetime, AfterValidator(ensure_utc)]
 # The provenance label of a tool result in which a detector found an injected instruction. No policy may
 # declare it trusted (``analysis``); a session that carries it asks before every side effect.
 HOSTILE_SOURCE = "injection"
+# Output past a session's text bound, not read: a value found nowhere else may have come from it.
+UNREAD_SOURCE = "unread"
+# The results of every tool a session read past the number it keeps apart, under one label.
+MANY_SOURCE = "sources:many"
+# Labels no policy may declare trusted: what they hold was planted, or not told apart.
+NEVER_TRUSTED = frozenset({HOSTILE_SOURCE, UNREAD_SOURCE, MANY_SOURCE})
 PrincipalId = Annotated[str, Field(pattern=r"^\S{1,256}$")]
 # MCP tool names: letters, digits, "_", "-", "." and "/". No ":" so that tool names never collide with
 # the action groups of the packs, which always contain one ("payments:transfer").
