@@ -86,6 +86,23 @@ async def test_a_recalled_agent_is_refused_by_a_running_gateway_within_two_secon
     assert [name for name, _ in toy.calls].count("echo") >= 1
 
 
+async def test_a_tool_no_policy_can_name_is_not_offered_and_refused_while_the_others_work(
+    runtime: GuardRuntime, recorder: MemoryRecorder
+) -> None:
+    """MCP only recommends a tool-name alphabet: a server offering "read me" beside conforming tools."""
+    toy = ToyServer()
+    toy.tools["read me"] = toy.tools["echo"].model_copy(update={"name": "read me"})
+    async with through_gateway(memory_upstream(toy), GuardGate(runtime.guard), identity=WHO) as client:
+        assert "read me" not in {t.name for t in (await client.list_tools()).tools}
+        refused = await client.call_tool("read me", {"message": "hello there"})
+        assert refused.is_error
+        assert "no policy can name the tool 'read me'" in _text(refused)
+        echoed = await client.call_tool("echo", {"message": "hello there"})
+        assert not echoed.is_error, _text(echoed)
+    assert [name for name, _ in toy.calls] == ["echo"]
+    assert "guard.call" in recorder.kinds()  # the refusal is on the record
+
+
 async def test_a_side_effect_without_a_grant_comes_back_as_a_tool_error_and_runs_once_approved(
     runtime: GuardRuntime, recorder: MemoryRecorder
 ) -> None:

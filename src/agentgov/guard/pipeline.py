@@ -20,6 +20,8 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
 from agentgov.approvals.model import ApprovalInput, ApprovalState, arguments_digest
 from agentgov.approvals.service import ApprovalService
 from agentgov.core.clock import Clock
@@ -189,13 +191,23 @@ class Guard:
         approval_id: str | None,
     ) -> CallCheck:
         self.status.require_active(session.agent_id)  # 1: known and active, within the cache lifetime
+        try:
+            action = ActionRef(tool=tool, server=server)
+        except ValidationError:
+            return self._refuse(
+                session,
+                server,
+                tool,
+                arguments,
+                f"no policy can name the tool {tool[:200]!r} on {server[:200]!r}",
+            )
         outcome = self.detectors.scan(arguments, where="arguments")  # 2
         with session.lock:
             provenance = session.sources.provenance(arguments)  # 3
         request = ActionRequest(
             agent_id=session.agent_id,
             user_id=session.user_id,
-            action=ActionRef(tool=tool, server=server),
+            action=action,
             arguments=arguments,
             context=RequestContext(
                 venue=session.venue,
