@@ -127,6 +127,16 @@ def test_the_stdio_gateway_stops_the_registry_watcher_when_its_client_leaves(
     assert not _watchers() - before  # ...until the gateway stopped
 
 
+def test_an_upstream_name_no_grant_could_use_is_refused_before_anything_starts(database: str) -> None:
+    before = _watchers()
+    args = [*STDIO_ARGS[:5], "--server-name", "files server", *STDIO_ARGS[5:]]
+    result = CliRunner().invoke(gateway, args)
+    assert result.exit_code == 1
+    assert "server_name" in result.stderr
+    assert "'files server' is not a server name" in result.stderr
+    assert not _watchers() - before
+
+
 def test_the_stdio_gateway_stops_the_registry_watcher_when_it_fails(
     database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,8 +1,11 @@
 """The upstream MCP server behind the gateway: how to reach it, its stable name, and the SDK client
 session over it.
 
-An :class:`Upstream` is a name (the identity its tool pins are kept under) and a transport factory:
-a spawned command over stdio, a streamable HTTP URL, or (in tests) an in-process server. Failures to
+An :class:`Upstream` is a name (the identity its tool pins are kept under, and the server that
+grants and policies name) and a transport factory: a spawned command over stdio, a streamable HTTP
+URL, or (in tests) an in-process server. Without a name given, it is derived from the command line or
+the URL, in the alphabet of server names: what that cannot hold becomes ``_`` and a digest of the
+whole is added, so that two commands never share a name. Failures to
 reach it are translated here (STYLE 3): callers see Unavailable, never OSError or httpx errors.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import shlex
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -35,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 CLIENT_INFO = Implementation(name="agentgov-gateway", version=agentgov.__version__)
 _MAX_NAME = 200  # longer derived names are cut and suffixed with a digest of the whole (column is 256)
+_SERVER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/:@]{0,255}$")  # agentgov.policy.model.ServerName
+_NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_.\-/:@]+")
 
 
 @dataclass(frozen=True)
@@ -44,14 +50,21 @@ class Upstream:
     description: str = ""
 
     def __post_init__(self) -> None:
-        if not self.name or len(self.name) > 256 or not self.name.isprintable():
-            raise InvalidInput("an upstream name is 1 to 256 printable characters", field="server_name")
+        if not _SERVER_NAME.match(self.name):
+            raise InvalidInput(
+                f"the upstream name {self.name[:100]!r} is not a server name grants and policies can use: "
+                "1 to 256 letters, digits and _ . - / : @, starting with a letter, digit or _",
+                field="server_name",
+            )
 
 
-def _bounded(name: str) -> str:
-    if len(name) <= _MAX_NAME:
-        return name
-    return f"{name[: _MAX_NAME - 17]}~{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+def _derived(text: str) -> str:
+    """A server name for a command line or URL: itself when it is one, else what the alphabet of
+    server names can hold (the rest as ``_``) and a digest of the whole."""
+    if len(text) <= _MAX_NAME and _SERVER_NAME.match(text):
+        return text
+    kept = _NOT_IN_NAME.sub("_", text).lstrip(".-/:@")[: _MAX_NAME - 17] or "upstream"
+    return f"{kept}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
 def stdio_upstream(
@@ -68,7 +81,7 @@ def stdio_upstream(
         command=command[0], args=list(command[1:]), env=dict(env or {}) or None, cwd=cwd
     )
     line = shlex.join(command)
-    return Upstream(name or _bounded(line), lambda: stdio_client(params), line)
+    return Upstream(name or _derived(line), lambda: stdio_client(params), line)
 
 
 def http_upstream(url: str, *, name: str | None = None) -> Upstream:
@@ -78,7 +91,7 @@ def http_upstream(url: str, *, name: str | None = None) -> Upstream:
         raise InvalidInput(f"not an http(s) URL: {url!r}", field="upstream")
     derived = f"{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path.rstrip('/')}"
     # The URL's query and userinfo are left out of the name: they may hold credentials.
-    return Upstream(name or _bounded(derived), lambda: streamable_http_client(url), derived)
+    return Upstream(name or _derived(derived), lambda: streamable_http_client(url), derived)
 
 
 @asynccontextmanager
