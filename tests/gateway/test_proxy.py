@@ -251,9 +251,11 @@ async def test_approval_decided_elsewhere_while_the_call_waits_lets_it_proceed()
     assert len(toy.calls) == 1
 
 
+@pytest.mark.parametrize("inline", [False, True])  # inline: no timeout around the checks
 @pytest.mark.parametrize("broken", ["check_call", "check_result", "answer"])
-async def test_guard_failing_blocks_the_call(broken: str) -> None:
+async def test_guard_failing_blocks_the_call(broken: str, inline: bool) -> None:
     toy, gate = ToyServer(), ScriptedGate({"delete_everything": "ask"}, default="allow")
+    gate.answers_inline = inline
     gate.failing.add(broken)
     accept = elicitation(ElicitResult(action="accept", content={"approve": True}), [])
     async with through_gateway(memory_upstream(toy), gate, elicitation_callback=accept) as client:
@@ -285,19 +287,6 @@ async def test_guard_not_answering_in_time_blocks_the_call() -> None:
 
     toy, settings = ToyServer(), GatewaySettings(ask_wait_s=0, gate_timeout_s=0.05)
     async with through_gateway(memory_upstream(toy), Silent(default="allow"), settings=settings) as client:
-        result = await client.call_tool("echo", {"message": "hi"})
-    assert result.is_error
-    assert GUARD_DOWN in text(result)
-    assert toy.calls == []
-
-
-async def test_a_gate_answering_inline_that_raises_still_blocks_the_call() -> None:
-    class Inline(ScriptedGate):
-        answers_inline = True  # no timeout around its checks: failing closed must not depend on one
-
-    toy, gate = ToyServer(), Inline(default="allow")
-    gate.failing.add("check_call")
-    async with through_gateway(memory_upstream(toy), gate) as client:
         result = await client.call_tool("echo", {"message": "hi"})
     assert result.is_error
     assert GUARD_DOWN in text(result)
