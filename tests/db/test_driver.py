@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import JSON, Column, Engine, Integer, MetaData, Table, insert, select, text
 
 from agentgov.db import make_engine
-from agentgov.db.driver import DriverTransaction, SerialWriter, bind_json, bind_time, placeholder
+from agentgov.db.driver import DriverTransaction, SerialWriter, bind_json, placeholder
 from agentgov.db.tables import UtcDateTime
 from agentgov.errors import Conflict, Unavailable
 
@@ -40,7 +40,7 @@ def test_rows_written_by_the_driver_and_by_the_types_read_back_alike(engine: Eng
             conn.execute(insert(_table).values(id=2 * i, at=at, doc=DOC))
             conn.exec_driver_sql(
                 f"INSERT INTO driver_probe (id, at, doc) VALUES ({mark}, {mark}, {mark})",  # noqa: S608
-                (2 * i + 1, bind_time(conn, at), bind_json(DOC)),
+                (2 * i + 1, DriverTransaction.of(conn, "probe").time(at), bind_json(DOC)),
             )
     with engine.connect() as conn:
         rows = conn.execute(select(_table).order_by(_table.c.id)).all()
@@ -63,14 +63,14 @@ def test_times_compare_in_sql_as_they_do_in_python(engine: Engine) -> None:
         mark = placeholder(conn)
         later = conn.exec_driver_sql(
             f"SELECT id FROM driver_probe WHERE at > {mark} ORDER BY id",  # noqa: S608 - the mark only
-            (bind_time(conn, probe),),
+            (DriverTransaction.of(conn, "probe").time(probe),),
         ).all()
     assert [r[0] for r in later] == [i for i, t in enumerate(TIMES) if t > probe]
 
 
 def test_a_naive_time_is_refused(engine: Engine) -> None:
     with engine.connect() as conn, pytest.raises(ValueError, match="naive"):
-        bind_time(conn, datetime(2026, 11, 21))  # noqa: DTZ001 - the point of the test
+        DriverTransaction.of(conn, "probe").time(datetime(2026, 11, 21))  # noqa: DTZ001 - the point of the test
 
 
 def _insert_sql(mark: str) -> str:

@@ -34,7 +34,7 @@ from sqlalchemy.pool import QueuePool
 from agentgov.db.engine import sqlite_pragmas
 from agentgov.errors import Conflict, Unavailable
 
-__all__ = ["DriverTransaction", "SerialWriter", "bind_json", "bind_time", "placeholder"]
+__all__ = ["DriverTransaction", "SerialWriter", "bind_json", "placeholder"]
 
 
 def placeholder(conn: Connection) -> str:
@@ -54,11 +54,6 @@ def _aware_time(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the store")
     return value.astimezone(UTC)
-
-
-def bind_time(conn: Connection, value: datetime) -> datetime | str:
-    """An aware time as :class:`agentgov.db.tables.UtcDateTime` binds it: UTC, naive text on SQLite."""
-    return _sqlite_time(value) if conn.dialect.name == "sqlite" else _aware_time(value)
 
 
 def bind_json(value: Any) -> str:
@@ -93,7 +88,7 @@ class DriverTransaction:
         )
 
     def time(self, value: datetime) -> datetime | str:
-        """An aware time as the store keeps it (see :func:`bind_time`)."""
+        """An aware time as :class:`agentgov.db.tables.UtcDateTime` binds it: UTC, naive text on SQLite."""
         return _sqlite_time(value) if self.sqlite else _aware_time(value)
 
     def rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:

@@ -32,6 +32,7 @@ from mcp.types import Implementation, InitializeResult
 import agentgov
 from agentgov.errors import InvalidInput, Unavailable
 from agentgov.gateway.settings import GatewaySettings
+from agentgov.policy.model import SERVER_NAME_PATTERN
 
 __all__ = ["CLIENT_INFO", "Upstream", "connect", "http_upstream", "stdio_upstream"]
 
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 CLIENT_INFO = Implementation(name="agentgov-gateway", version=agentgov.__version__)
 _MAX_NAME = 200  # longer derived names are cut and suffixed with a digest of the whole (column is 256)
-_SERVER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/:@]{0,255}$")  # agentgov.policy.model.ServerName
+_SERVER_NAME = re.compile(SERVER_NAME_PATTERN)
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_.\-/:@]+")
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from agentgov.policy.model import (
     HOSTILE_SOURCE,
+    LABEL_PATTERN,
     MANY_SOURCE,
     NEVER_TRUSTED,
     UNREAD_SOURCE,
@@ -52,7 +53,7 @@ __all__ = [
 HOSTILE_LABEL = HOSTILE_SOURCE  # a result carrying an injected instruction; never trusted
 UNREAD_LABEL = UNREAD_SOURCE  # output past the session's text bound: not read, so not vouched for
 MANY_LABEL = MANY_SOURCE  # the results of tools past ``max_sources``, together; never trusted
-_LABEL = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/@-]{0,127}$")  # policy.model.Label
+_LABEL = re.compile(LABEL_PATTERN)
 _NOT_IN_LABEL = re.compile(r"[^A-Za-z0-9_.:/@-]")
 _SOURCES_PER_ARGUMENT = 64  # policy.model.TaintedArgument.sources
 _SPACE = re.compile(r"\s+")

@@ -21,13 +21,13 @@ from typing import Any
 
 from cedarpy import pst
 
-from agentgov.policy.model import HOSTILE_SOURCE, NEVER_TRUSTED, DecisionClass, Effect
+from agentgov.policy.model import HOSTILE_SOURCE, LABEL_PATTERN, NEVER_TRUSTED, DecisionClass, Effect
 
 __all__ = ["CALL_TIME", "AnnotationError", "PolicyMeta", "clause_reads", "context_reads", "read_policy"]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 _FIELD = re.compile(r"^(?:arguments|result)(?:\.[A-Za-z0-9_*-]+)+$")
-_LABEL = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/@-]{0,127}$")
+_LABEL = re.compile(LABEL_PATTERN)
 _SPLIT = re.compile(r"[\s,]+")
 KNOWN = frozenset({"id", "decision_class", "outcome", "redact", "reason", "trusted_sources"})
 _OUTCOMES = {"permit": {"allow", "ask", "redact"}, "forbid": {"deny", "ask"}}

@@ -21,8 +21,10 @@ from agentgov.errors import InvalidInput
 
 __all__ = [
     "HOSTILE_SOURCE",
+    "LABEL_PATTERN",
     "MANY_SOURCE",
     "NEVER_TRUSTED",
+    "SERVER_NAME_PATTERN",
     "UNREAD_SOURCE",
     "ActionRef",
     "ActionRequest",
@@ -53,8 +55,10 @@ PrincipalId = Annotated[str, Field(pattern=r"^\S{1,256}$")]
 # MCP tool names: letters, digits, "_", "-", "." and "/". No ":" so that tool names never collide with
 # the action groups of the packs, which always contain one ("payments:transfer").
 ToolName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]{0,127}$")]
-ServerName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-/:@]{0,255}$")]
-Label = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.:/@-]{0,127}$")]
+SERVER_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-/:@]{0,255}$"
+ServerName = Annotated[str, Field(pattern=SERVER_NAME_PATTERN)]
+LABEL_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:/@-]{0,127}$"
+Label = Annotated[str, Field(pattern=LABEL_PATTERN)]
 ArgumentName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
 
 
