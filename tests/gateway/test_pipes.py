@@ -25,7 +25,7 @@ pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).parents[2]
 
 
-async def _lines(data: bytes, limit: int) -> list[str]:
+async def _lines(data: bytes, limit: int) -> list[bytes]:
     reader = asyncio.StreamReader(limit=limit)
     reader.feed_data(data)
     reader.feed_eof()
@@ -36,14 +36,14 @@ async def test_a_line_over_the_limit_is_dropped_whole_and_the_next_one_is_read(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     long = b"x" * 300
-    with caplog.at_level(logging.WARNING, logger="agentgov.gateway.pipes"):
+    with caplog.at_level(logging.WARNING, logger="agentgov.gateway.wire"):
         lines = await _lines(b'{"a": 1}\n' + long + b"\n" + b'{"b": 2}\n', limit=64)
-    assert lines == ['{"a": 1}\n', '{"b": 2}\n']
-    assert "over 300 bytes" in caplog.text
+    assert lines == [b'{"a": 1}\n', b'{"b": 2}\n']
+    assert "a message of 301 bytes, over the limit" in caplog.text  # the line and its newline
 
 
 async def test_the_last_line_is_read_without_its_newline_and_the_end_stops_the_lines() -> None:
-    assert await _lines(b'{"a": 1}\n{"b": 2}', limit=64) == ['{"a": 1}\n', '{"b": 2}']
+    assert await _lines(b'{"a": 1}\n{"b": 2}', limit=64) == [b'{"a": 1}\n', b'{"b": 2}']
     assert await _lines(b"", limit=64) == []
     assert await _lines(b"x" * 300, limit=64) == []  # an unfinished line over the limit: dropped too
 

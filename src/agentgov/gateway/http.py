@@ -187,7 +187,7 @@ class _CloseOnDelete:
 
 async def probe(upstream: Upstream, settings: GatewaySettings) -> InitializeResult:
     """What the upstream offers (its initialize result), to build the server before any client comes."""
-    async with connect(upstream, settings) as (_client, info):
+    async with connect(upstream, settings) as (_client, _link, info):
         return info
 
 

@@ -3,8 +3,8 @@
 An MCP client starts a stdio server with pipes (or a socket pair) on its stdin and stdout. Those are
 read and written here by the event loop itself (asyncio pipe transports): the SDK's stdio transport
 reads and writes them in worker threads, a hop to a thread and back for every line read, every write
-and every flush, which on a busy machine cost more than the guard's decision. The framing (one
-JSON-RPC message a line) stays the SDK's: its ``stdio_server`` is given these streams.
+and every flush, which on a busy machine cost more than the guard's decision. They are the client's
+:class:`~agentgov.gateway.wire.LineWire`: one JSON-RPC message a line, parsed once.
 
 Anything else (a file, a terminal) or another event loop than asyncio goes through the SDK's own
 transport. Either way, while serving, fd 0 reads the null device and fd 1 writes to stderr, so that
@@ -24,69 +24,21 @@ import stat
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
-from typing import TYPE_CHECKING, cast
 
 import anyio
 from mcp.server.stdio import stdio_server
-from mcp.shared._stream_protocols import ReadStream, WriteStream
-from mcp.shared.message import SessionMessage
 
-if TYPE_CHECKING:
-    from anyio import AsyncFile
+from agentgov.gateway.wire import LineReader, LineWire, StreamWire, Wire
 
 if sys.platform != "win32":
     import fcntl
 
-__all__ = ["LineReader", "LineWriter", "claimed_std_fds", "stdio_streams"]
+__all__ = ["LineReader", "claimed_std_fds", "stdio_wire"]
 
 logger = logging.getLogger(__name__)
 
 # On exit, what is still buffered for the client is written for at most this long (it may have gone).
 _FLUSH_S = 2.0
-
-Streams = tuple[ReadStream[SessionMessage | Exception], WriteStream[SessionMessage]]
-
-
-class LineReader:
-    """The lines of a stream, as text, each at most ``limit`` bytes; longer ones are dropped whole."""
-
-    def __init__(self, reader: asyncio.StreamReader) -> None:
-        self._reader = reader
-
-    def __aiter__(self) -> LineReader:
-        return self
-
-    async def __anext__(self) -> str:
-        dropping = 0  # bytes of a line over the limit dropped so far
-        while True:
-            try:
-                line = await self._reader.readuntil(b"\n")
-            except asyncio.IncompleteReadError as end:  # the client closed its end
-                if dropping or not end.partial:
-                    raise StopAsyncIteration from None
-                line = end.partial
-            except asyncio.LimitOverrunError as over:
-                # Already in the buffer: dropped without waiting for the rest of the line to arrive.
-                dropping += len(await self._reader.readexactly(over.consumed))
-                continue
-            if dropping:
-                logger.warning("a message of over %d bytes from the client was dropped", dropping)
-                dropping = 0
-                continue
-            return line.decode("utf-8", errors="replace")
-
-
-class LineWriter:
-    """Text written to a stream; ``flush`` waits while the client is slow to read (backpressure)."""
-
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
-        self._writer = writer
-
-    async def write(self, text: str) -> None:
-        self._writer.write(text.encode("utf-8"))
-
-    async def flush(self) -> None:
-        await self._writer.drain()
 
 
 def _is_pipe(fd: int) -> bool:
@@ -131,26 +83,22 @@ def claimed_std_fds() -> Iterator[tuple[int, int]]:
 
 
 @asynccontextmanager
-async def stdio_streams(max_line_bytes: int) -> AsyncIterator[Streams]:
-    """Serve the client on this process's stdin and stdout (see the module's docstring)."""
+async def stdio_wire(max_line_bytes: int) -> AsyncIterator[Wire]:
+    """The client on this process's stdin and stdout (see the module's docstring)."""
     loop = _running_asyncio_loop()
     if loop is None or sys.platform == "win32" or not (_is_pipe(0) and _is_pipe(1)):
-        async with stdio_server() as streams:
-            yield streams
+        async with stdio_server() as (read, write):
+            yield StreamWire(read, write)
         return
     with claimed_std_fds() as (wire_in, wire_out):
-        # stdio_server reads the lines of ``stdin``, writes and flushes ``stdout``, nothing else.
-        async with (
-            _pipes(loop, wire_in, wire_out, max_line_bytes) as (lines, out),
-            stdio_server(cast("AsyncFile[str]", lines), cast("AsyncFile[str]", out)) as streams,
-        ):
-            yield streams
+        async with _pipes(loop, wire_in, wire_out, max_line_bytes) as (reader, writer):
+            yield LineWire(reader, writer, peer="client")
 
 
 @asynccontextmanager
 async def _pipes(
     loop: asyncio.AbstractEventLoop, wire_in: int, wire_out: int, max_line_bytes: int
-) -> AsyncIterator[tuple[LineReader, LineWriter]]:
+) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
     """Asyncio transports over copies of the two descriptors; what is still buffered is written on exit."""
     reader = asyncio.StreamReader(limit=max_line_bytes)
     async with AsyncExitStack() as stack:
@@ -160,7 +108,7 @@ async def _pipes(
         stack.callback(reading.close)
         writing, protocol = await loop.connect_write_pipe(_WriteProtocol, write_pipe)
         stack.push_async_callback(_close, writing, protocol)
-        yield LineReader(reader), LineWriter(asyncio.StreamWriter(writing, protocol, None, loop))
+        yield reader, asyncio.StreamWriter(writing, protocol, None, loop)
 
 
 class _WriteProtocol(asyncio.streams.FlowControlMixin):

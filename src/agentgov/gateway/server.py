@@ -60,6 +60,9 @@ class _Downstream:
         form = caps.elicitation.form is not None or caps.elicitation.url is None
         return form and self._ctx.session.can_send_request
 
+    # The SDK's client session carries the client's progress token (if any) upstream and back.
+    wants_progress = True
+
     async def elicit(self, message: str, schema: dict[str, Any]) -> types.ElicitResult:
         return await self._ctx.session.elicit_form(message, schema, related_request_id=self._ctx.request_id)
 

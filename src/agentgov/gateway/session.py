@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -35,6 +35,7 @@ from mcp.types import (
     Tool,
     ToolListChangedNotification,
 )
+from mcp_types import methods
 from pydantic import ValidationError
 
 from agentgov.core.clock import Clock, SystemClock
@@ -42,6 +43,7 @@ from agentgov.errors import AgentGovError, Unavailable
 from agentgov.gateway.catalog import GuardDown, ToolCatalog
 from agentgov.gateway.pin_store import PinStore
 from agentgov.gateway.port import CallVerdict, Gate, ResultVerdict
+from agentgov.gateway.relay import UpstreamLink
 from agentgov.gateway.settings import GatewaySettings
 from agentgov.gateway.upstream import Upstream, connect
 
@@ -91,6 +93,11 @@ class Downstream(Protocol):
     @property
     def can_elicit(self) -> bool: ...
 
+    @property
+    def wants_progress(self) -> bool:
+        """Whether the client asked for progress notifications of this call."""
+        ...
+
     async def elicit(self, message: str, schema: dict[str, Any]) -> ElicitResult: ...
 
     async def progress(self, progress: float, total: float | None, message: str | None) -> None: ...
@@ -138,6 +145,7 @@ class GatewaySession:
         identity: Identity,
         upstream: Upstream,
         client: ClientSession,
+        link: UpstreamLink,
         info: InitializeResult,
         store: PinStore,
         settings: GatewaySettings,
@@ -148,6 +156,7 @@ class GatewaySession:
         self.identity = identity
         self.server = upstream.name
         self.client = client
+        self.link = link
         self.info = info
         self.settings = settings
         self.catalog = ToolCatalog(upstream.name, store, gate, settings, clock)
@@ -239,7 +248,18 @@ class GatewaySession:
 
     async def _forward(self, name: str, arguments: dict[str, Any], downstream: Downstream) -> CallToolResult:
         try:
-            return await self.client.call_tool(name, arguments, progress_callback=downstream.progress)
+            if downstream.wants_progress:
+                return await self.client.call_tool(name, arguments, progress_callback=downstream.progress)
+            # Sent on the upstream's wire directly; the result checked as the SDK client checks it.
+            raw = await self.link.request(
+                "tools/call", {"name": name, "arguments": arguments}, self.settings.upstream_call_timeout_s
+            )
+            with suppress(KeyError):
+                methods.validate_server_result("tools/call", self.info.protocol_version, raw)
+            result = CallToolResult.model_validate(raw, by_name=False)
+            if not result.is_error:
+                await self.client.validate_tool_result(name, result)
+            return result
         except (RuntimeError, ValidationError) as exc:
             # A result the SDK refused (malformed, or not matching the tool's output schema).
             raise MCPError(INTERNAL_ERROR, f"upstream {self.server!r} returned an invalid result") from exc
@@ -343,7 +363,7 @@ async def open_session(
         if sink:
             await sink[0].on_upstream_message(message)
 
-    async with connect(upstream, settings, relay) as (client, info):
+    async with connect(upstream, settings, relay) as (client, link, info):
         try:
             with anyio.fail_after(settings.gate_timeout_s):
                 session_id = await gate.open_session(
@@ -358,6 +378,7 @@ async def open_session(
             identity=identity,
             upstream=upstream,
             client=client,
+            link=link,
             info=info,
             store=store,
             settings=settings,

@@ -16,7 +16,7 @@ import logging
 import re
 import shlex
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,7 +31,10 @@ from mcp.types import Implementation, InitializeResult
 
 import agentgov
 from agentgov.errors import InvalidInput, Unavailable
+from agentgov.gateway.relay import UpstreamLink
 from agentgov.gateway.settings import GatewaySettings
+from agentgov.gateway.spawn import spawned
+from agentgov.gateway.wire import StreamWire, Wire
 from agentgov.policy.model import SERVER_NAME_PATTERN
 
 __all__ = ["CLIENT_INFO", "Upstream", "connect", "http_upstream", "stdio_upstream"]
@@ -46,9 +49,13 @@ _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_.\-/:@]+")
 
 @dataclass(frozen=True)
 class Upstream:
+    """``open`` gives the SDK's streams to the server; ``wire``, when set, its wire directly (the
+    spawned stdio server: lines of JSON, no SDK transport task in between), given the longest line."""
+
     name: str
     open: Callable[[], Transport]
     description: str = ""
+    wire: Callable[[int], AbstractAsyncContextManager[Wire]] | None = None
 
     def __post_init__(self) -> None:
         if not _SERVER_NAME.match(self.name):
@@ -82,7 +89,11 @@ def stdio_upstream(
         command=command[0], args=list(command[1:]), env=dict(env or {}) or None, cwd=cwd
     )
     line = shlex.join(command)
-    return Upstream(name or _derived(line), lambda: stdio_client(params), line)
+
+    def wire(max_line_bytes: int) -> AbstractAsyncContextManager[Wire]:
+        return spawned(command, env=env, cwd=cwd, max_line_bytes=max_line_bytes)
+
+    return Upstream(name or _derived(line), lambda: stdio_client(params), line, wire)
 
 
 def http_upstream(url: str, *, name: str | None = None) -> Upstream:
@@ -95,14 +106,26 @@ def http_upstream(url: str, *, name: str | None = None) -> Upstream:
     return Upstream(name or _derived(derived), lambda: streamable_http_client(url), derived)
 
 
+def _max_line_bytes(settings: GatewaySettings) -> int:
+    """The longest message read from a stdio upstream: a result over ``max_result_bytes`` is refused
+    with its size named (see GatewaySettings), a listing of many tools takes room too."""
+    return max(4 * settings.max_result_bytes, 16 * 1024 * 1024)
+
+
 @asynccontextmanager
 async def connect(
     upstream: Upstream, settings: GatewaySettings, on_message: MessageHandlerFnT | None = None
-) -> AsyncIterator[tuple[ClientSession, InitializeResult]]:
-    """An initialised SDK client session to ``upstream`` (the initialize handshake), closed on exit."""
+) -> AsyncIterator[tuple[ClientSession, UpstreamLink, InitializeResult]]:
+    """An initialised SDK client session to ``upstream`` (the initialize handshake) and the link it runs
+    over, which the gateway's tool calls use directly; closed on exit."""
     async with AsyncExitStack() as stack:
         try:
-            read, write = await stack.enter_async_context(upstream.open())
+            if upstream.wire is not None:
+                wire = await stack.enter_async_context(upstream.wire(_max_line_bytes(settings)))
+            else:
+                wire = StreamWire(*await stack.enter_async_context(upstream.open()))
+            link = UpstreamLink(wire, upstream.name)
+            read, write = await stack.enter_async_context(link.session_streams())
             session = await stack.enter_async_context(
                 ClientSession(
                     read,
@@ -116,4 +139,4 @@ async def connect(
                 init = await session.initialize()
         except (OSError, MCPError, TimeoutError, RuntimeError, ValueError) as exc:
             raise Unavailable(f"upstream {upstream.name!r} did not start: {exc}") from exc
-        yield session, init
+        yield session, link, init
