@@ -5,6 +5,7 @@ stdio (``python -m tests.gateway.servers``)."""
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import anyio
@@ -13,8 +14,9 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import NotificationOptions, Server
 from mcp.server.session import ServerSession
 from mcp.server.stdio import stdio_server
+from mcp.shared.exceptions import MCPError
 
-__all__ = ["ToyServer"]
+__all__ = ["BusyToyServer", "ToyServer"]
 
 
 def _tool(name: str, description: str, properties: dict[str, Any]) -> types.Tool:
@@ -104,8 +106,45 @@ class ToyServer:
         return types.GetPromptResult(messages=[message])
 
 
+class BusyToyServer(ToyServer):
+    """The toy and four more tools: ``hang`` (answers only when cancelled, which ``cancelled`` counts),
+    ``fail`` (a JSON-RPC error), ``big`` (a text of ``size`` characters) and ``report`` (one progress
+    notification, then the progress token it was given)."""
+
+    def __init__(self, name: str = "toy") -> None:
+        super().__init__(name)
+        self.tools["hang"] = _tool("hang", "Never answer.", {})
+        self.tools["fail"] = _tool("fail", "Always fail.", {})
+        self.tools["big"] = _tool("big", "A long text.", {"size": {"type": "integer"}})
+        self.tools["report"] = _tool("report", "Report progress.", {})
+        self.cancelled = anyio.Event()
+        self.hanging = anyio.Event()
+
+    async def _call_tool(
+        self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        if params.name in ("hang", "fail", "big", "report"):
+            self.calls.append((params.name, dict(params.arguments or {})))
+        if params.name == "hang":
+            self.hanging.set()
+            try:
+                await anyio.sleep_forever()
+            finally:
+                self.cancelled.set()
+        if params.name == "fail":
+            raise MCPError(-32010, "the toy failed on purpose")
+        if params.name == "big":
+            size = int((params.arguments or {})["size"])
+            return types.CallToolResult(content=[types.TextContent(type="text", text="x" * size)])
+        if params.name == "report":
+            await ctx.session.report_progress(1, 2, "half way")
+            token = (ctx.meta or {}).get("progress_token")
+            return types.CallToolResult(content=[types.TextContent(type="text", text=repr(token))])
+        return await super()._call_tool(ctx, params)
+
+
 async def _serve_stdio() -> None:
-    toy = ToyServer("toy-stdio")
+    toy = BusyToyServer("toy-stdio") if "--busy" in sys.argv else ToyServer("toy-stdio")
     async with stdio_server() as (read, write):
         await toy.server.run(read, write, toy.options())
 

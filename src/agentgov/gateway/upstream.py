@@ -107,9 +107,9 @@ def http_upstream(url: str, *, name: str | None = None) -> Upstream:
 
 
 def _max_line_bytes(settings: GatewaySettings) -> int:
-    """The longest message read from a stdio upstream: a result over ``max_result_bytes`` is refused
-    with its size named (see GatewaySettings), a listing of many tools takes room too."""
-    return max(4 * settings.max_result_bytes, 16 * 1024 * 1024)
+    """The longest message read from a spawned upstream (16 MiB by default): a result over
+    ``max_result_bytes`` is refused with its size named, up to this; past it the call fails at once."""
+    return 4 * settings.max_result_bytes
 
 
 @asynccontextmanager
