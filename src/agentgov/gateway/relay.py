@@ -276,7 +276,8 @@ class Relay:
         """Whether the relay handles ``message`` itself: a plain tool call, or the cancellation of one."""
         method = message.get("method")
         if method == "notifications/cancelled":
-            scope = self._calls.get(cancelled_request_id_from_params(message.get("params")) or "")
+            cancelled = cancelled_request_id_from_params(message.get("params"))
+            scope = self._calls.get(cancelled) if cancelled is not None else None  # an id may be 0
             if scope is None:
                 return False
             scope.cancel()
@@ -355,10 +356,10 @@ class Relay:
         data: dict[str, Any] = result.model_dump(by_alias=True, mode="json", exclude_none=True)
         try:
             return methods.serialize_server_result("tools/call", self._version or "", data)
-        except (KeyError, ValueError) as exc:
-            if isinstance(exc, ValidationError):
-                logger.exception("the gateway's tools/call result is invalid")
-                raise MCPError(types.INTERNAL_ERROR, "Handler returned an invalid result") from None
+        except ValidationError:
+            logger.exception("the gateway's tools/call result is invalid")
+            raise MCPError(types.INTERNAL_ERROR, "Handler returned an invalid result") from None
+        except (KeyError, ValueError):
             return data  # a version without a surface of its own: the result as it is
 
     # the Downstream of GatewaySession.call_tool ----------------------------------------------------
