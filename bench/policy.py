@@ -29,8 +29,10 @@ What explains a wall p99 above its target:
   and ``cedar_share`` the share of the decisions that call Cedar at all (the others need no condition
   evaluated).
 
-The same mix is then decided by the same set handing Cedar the text of the whole policy set on every
-decision (re-parsed each time: the ``reparse_*`` figures). The last line is one JSON object.
+Every decision asks Cedar: the set's memo of Cedar's answers, which would serve this repeating mix
+from memory, is off. The same mix is then decided by the same set handing Cedar the text of the
+whole policy set on every decision (re-parsed each time: the ``reparse_*`` figures). The last line is
+one JSON object.
 """
 
 from __future__ import annotations
@@ -317,7 +319,9 @@ def main() -> None:
     options = parser.parse_args()
 
     started = time.perf_counter()
-    policy_set = load_packs(PACKS, settings=SETTINGS)
+    # Cedar is asked on every decision: the mix repeats a few dozen requests, which the set's memo of
+    # Cedar's answers (agentgov.policy.fences) would otherwise serve from memory.
+    policy_set = load_packs(PACKS, settings=SETTINGS).unremembering()
     load_ms = (time.perf_counter() - started) * 1000
     progress(f"loaded {', '.join(PACKS)}: {len(policy_set.metas)} policies in {load_ms:.0f} ms")
     requests = _mix()

@@ -260,3 +260,89 @@ def test_no_policy_or_pack_may_trust_what_was_planted_unread_or_not_told_apart(s
     assert source in error.detail
     with pytest.raises(InvalidInput, match="never trusted"):
         pack("", trusted_sources=[source])
+
+
+# -- the memo of Cedar's answers -----------------------------------------------------------------------
+
+
+def counting_cedar(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each request Cedar is asked, by its context."""
+    asked: list[str] = []
+    real = cedarpy.is_authorized
+
+    def spy(request: dict[str, object], *args: object) -> cedarpy.AuthzResult:
+        asked.append(str(request["context"]))
+        return real(request, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cedarpy, "is_authorized", spy)
+    return asked
+
+
+def test_a_request_of_the_same_shape_is_answered_from_the_memo(monkeypatch: pytest.MonkeyPatch) -> None:
+    ps = policy_set(GOOD)
+    asked = counting_cedar(monkeypatch)
+    first = decide(request("act", amount=500), ps)
+    again = decide(request("act", amount=500), ps)
+    assert first == again
+    assert "big" in first.policies
+    assert len(asked) == 1
+    # Another value the fence reads, another agent, another server: each is Cedar's to answer.
+    assert "big" not in decide(request("act", amount=5), ps).policies
+    decide(request("act", amount=500, agent_id="agent-2"), ps)
+    decide(request("act", "other-srv", amount=500), ps)
+    assert len(asked) == 4
+
+
+def test_the_memo_is_bounded_and_forgets_the_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    ps = PolicySet(policy_set(GOOD)._loaded, memo=2)
+    asked = counting_cedar(monkeypatch)
+    for amount in (1, 2, 3):
+        decide(request("act", amount=amount), ps)
+    decide(request("act", amount=3), ps)  # kept
+    decide(request("act", amount=1), ps)  # forgotten: asked again
+    assert [c.count('"amount":') for c in asked] == [1, 1, 1, 1]
+    assert len(asked) == 4
+    assert '"amount":1' in asked[-1]
+
+
+def test_a_long_context_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    ps = policy_set(
+        'permit (principal, action == Action::"act", resource)\n'
+        'when { context.args has to && context.args.to like "x*" };'
+    )
+    asked = counting_cedar(monkeypatch)
+    for _ in range(2):
+        decide(request("act", to="x" * 5000), ps)
+        decide(request("act", to="x" * 50), ps)
+    assert [len(c) > 5000 for c in asked] == [True, False, True]
+
+
+def test_an_answer_with_an_engine_error_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    ps = policy_set(GOOD)
+    real = cedarpy.is_authorized
+    calls = 0
+
+    def failing(request: dict[str, object], *args: object) -> object:
+        nonlocal calls
+        calls += 1
+        answer = real(request, *args)  # type: ignore[arg-type]
+        answer.diagnostics._diagnostics["errors"] = ["the evaluator is out of memory"]
+        return answer
+
+    monkeypatch.setattr(cedarpy, "is_authorized", failing)
+    first = decide(request("act", amount=500), ps)
+    decide(request("act", amount=500), ps)
+    assert calls == 2
+    assert first.effect is Effect.DENY
+
+
+@PROPERTY
+@given(st.lists(plain, max_size=6), st.lists(requests, min_size=1, max_size=30))
+def test_remembering_never_changes_a_decision(
+    policies: list[tuple[str, str, str]], reqs: list[tuple[str, str, int]]
+) -> None:
+    remembering = PolicySet(policy_set(text_of(policies), TOOLS)._loaded, memo=3)
+    asking = remembering.unremembering()
+    for tool, venue, amount in reqs + reqs:  # every request at least twice
+        case = request(tool, venue=venue, amount=amount)
+        assert decide(case, remembering) == decide(case, asking)

@@ -10,6 +10,13 @@ the tool, or a group it belongs to), and a context holding only what those polic
 outside the slice cannot be satisfied by the tool, and what no policy reads cannot change a decision;
 building the Cedar context and evaluating policies that cannot apply are most of the cost otherwise.
 Tools no pack declares share one slice: the policies written for any action.
+
+What Cedar answers depends on nothing but the set (immutable), its entities (loaded with it) and the
+request: the agent, the tool, the server and that context. A set remembers its last answers, keyed by
+exactly those, so that an agent repeating a call of the same shape (the same facts in the context the
+slice reads) costs a dictionary lookup instead of a call into Cedar. Contexts longer than
+``_MEMO_CONTEXT_CHARS`` (an argument a fence reads carried whole) and answers with an engine error are
+not kept; a set built with ``memo=0`` keeps none (the benchmarks measure Cedar that way).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -57,6 +65,8 @@ class _Slice:
 
 
 _UNDECLARED = ""  # the slice key shared by every tool no pack declares
+MEMO_SIZE = 4096  # Cedar answers a set keeps (see the module's docstring)
+_MEMO_CONTEXT_CHARS = 2048  # bounds the memo's memory: at most about 4096 x 2 KiB of keys
 
 
 def _static_set(policies: Mapping[str, pst.Template]) -> cedarpy.PolicySet:
@@ -105,9 +115,12 @@ def _visibility_set(loaded: Loaded) -> cedarpy.PolicySet:
 class PolicySet:
     """A loaded, checked, digested set of fences. Immutable; build with :meth:`build`."""
 
-    def __init__(self, loaded: Loaded, *, text_each_time: bool = False) -> None:
+    def __init__(self, loaded: Loaded, *, text_each_time: bool = False, memo: int = MEMO_SIZE) -> None:
         self._loaded = loaded
         self._text_each_time = text_each_time
+        self._memo_size = memo
+        self._memo: dict[tuple[str, str, str, str], CedarMatch] = {}
+        self._memo_lock = threading.Lock()
         self.digest = loaded.digest
         self.metas: Mapping[str, PolicyMeta] = loaded.metas
         self.catalog = loaded.catalog
@@ -169,8 +182,13 @@ class PolicySet:
 
     def reparsing(self) -> PolicySet:
         """The same set evaluated the naive way, to measure what parsing once and slicing save: every
-        decision hands Cedar the text of the whole set to parse. Decisions are identical."""
-        return PolicySet(self._loaded, text_each_time=True)
+        decision hands Cedar the text of the whole set to parse, and nothing is remembered. Decisions
+        are identical."""
+        return PolicySet(self._loaded, text_each_time=True, memo=0)
+
+    def unremembering(self) -> PolicySet:
+        """The same set asking Cedar every time (no memo): what a request of a new shape costs."""
+        return PolicySet(self._loaded, memo=0)
 
     @property
     def is_empty(self) -> bool:
@@ -210,15 +228,31 @@ class PolicySet:
         cut = self._slice(action.tool)
         if cut.engine is None:
             return cut.unmet
+        context = call_context(
+            cut.reads, cut.args, cut.derived, request, covered=grant_covered, pinned=pinned
+        )
+        key = (request.agent_id, action.tool, action.server, context)
+        remembered = self._memo.get(key)
+        if remembered is not None:
+            return remembered
+        found = self._ask_cedar(cut, cut.engine, request.agent_id, action, context)
+        if self._memo_size and not found.engine_errors and len(context) <= _MEMO_CONTEXT_CHARS:
+            with self._memo_lock:
+                self._memo[key] = found
+                while len(self._memo) > self._memo_size:  # the oldest first (insertion order)
+                    del self._memo[next(iter(self._memo))]
+        return found
+
+    def _ask_cedar(
+        self, cut: _Slice, policies: cedarpy.PolicySet | str, agent_id: str, action: ActionRef, context: str
+    ) -> CedarMatch:
         cedar_request = {
-            "principal": {"type": "Agent", "id": request.agent_id},
+            "principal": {"type": "Agent", "id": agent_id},
             "action": {"type": "Action", "id": action.tool},
             "resource": {"type": "Server", "id": action.server},
-            "context": call_context(
-                cut.reads, cut.args, cut.derived, request, covered=grant_covered, pinned=pinned
-            ),
+            "context": context,
         }
-        diagnostics = cedarpy.is_authorized(cedar_request, cut.engine, self._entities).diagnostics
+        diagnostics = cedarpy.is_authorized(cedar_request, policies, self._entities).diagnostics
         reasons, errors = diagnostics.reasons, diagnostics.errors
         if not reasons and not errors:
             return cut.unmet
