@@ -114,6 +114,8 @@ class DetectorSet:
     detectors: tuple[Detector, ...]
     settings: DetectSettings = field(default_factory=DetectSettings)
     timer: Callable[[], float] = field(default=time.perf_counter)
+    # The outcome of a clean scan, one per direction: the same frozen value every time.
+    _clean: dict[str, Outcome] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.detectors:  # an empty set would call everything clean
@@ -126,11 +128,14 @@ class DetectorSet:
         walk = walk_json(value, self.settings.limits)
         findings: list[Finding] = []
         failures: list[DetectorFailure] = []
+        budget_ms = self.settings.budget(walk.strings)
         for detector in self.detectors:
-            found, failure = self._run(detector, walk.strings, where)
+            found, failure = self._run(detector, walk.strings, where, budget_ms)
             findings.extend(found)
             if failure is not None:
                 failures.append(failure)
+        if not (findings or failures or walk.truncated):
+            return self._clean_outcome(where)
         truncated = list(walk.truncated)
         if len(findings) > self.settings.max_findings:
             truncated.append(f"$: {len(findings)} findings, the first {self.settings.max_findings} kept")
@@ -144,11 +149,16 @@ class DetectorSet:
             failed=bool(failures),
         )
 
+    def _clean_outcome(self, where: Where) -> Outcome:
+        clean = self._clean.get(where)
+        if clean is None:
+            clean = self._clean[where] = Outcome(where=where, detectors=tuple(d.name for d in self.detectors))
+        return clean
+
     def _run(
-        self, detector: Detector, strings: tuple[tuple[str, str], ...], where: Where
+        self, detector: Detector, strings: tuple[tuple[str, str], ...], where: Where, budget_ms: float
     ) -> tuple[list[Finding], DetectorFailure | None]:
         """What one detector found, and why it failed if it did; what it found before failing is kept."""
-        budget_ms = self.settings.budget(strings)
         found: list[Finding] = []
         started = self.timer()
         for index, (path, text) in enumerate(strings):
@@ -162,7 +172,8 @@ class DetectorSet:
             if not isinstance(answer, list) or not all(isinstance(f, Finding) for f in answer):
                 error = f"returned {type(answer).__name__}, not a list of findings"
                 return found, DetectorFailure(detector=detector.name, error=error, path=path)
-            found.extend(f.model_copy(update={"path": path}) for f in answer)
+            if answer:
+                found.extend(f.model_copy(update={"path": path}) for f in answer)
             elapsed_ms = (self.timer() - started) * 1000
             if elapsed_ms > budget_ms:
                 error = (

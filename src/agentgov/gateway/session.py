@@ -10,10 +10,11 @@ check the result. Anything that fails inside the guard blocks the call: it is ne
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -36,7 +37,7 @@ from mcp.types import (
     ToolListChangedNotification,
 )
 from mcp_types import methods
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from agentgov.core.clock import Clock, SystemClock
 from agentgov.errors import AgentGovError, Unavailable
@@ -254,8 +255,9 @@ class GatewaySession:
             raw = await self.link.request(
                 "tools/call", {"name": name, "arguments": arguments}, self.settings.upstream_call_timeout_s
             )
-            with suppress(KeyError):
-                methods.validate_server_result("tools/call", self.info.protocol_version, raw)
+            surface = _call_result_surface(self.info.protocol_version)
+            if surface is not None:  # as methods.validate_server_result checks it, without its dump
+                surface.validate_python(raw, by_name=False)
             result = CallToolResult.model_validate(raw, by_name=False)
             if not result.is_error:
                 await self.client.validate_tool_result(name, result)
@@ -393,3 +395,10 @@ async def open_session(
                     await gate.close_session(session_id)
                 except Exception:
                     logger.exception("the guard did not close session %s", session_id)
+
+
+@functools.lru_cache(maxsize=16)
+def _call_result_surface(version: str) -> TypeAdapter[Any] | None:
+    """The shape of a ``tools/call`` result in protocol ``version`` (None: a version without one)."""
+    surface: Any = methods.SERVER_RESULTS.get(("tools/call", version))  # a model or a union of them
+    return TypeAdapter(surface) if surface is not None else None

@@ -186,12 +186,12 @@ class AuthorityService:
                     "server": request.action.server,
                     "tool": request.action.tool,
                     "arguments_digest": args_digest,
-                    "request": request.model_dump(mode="json"),
+                    "request": request.model_dump_json(),  # JSON text: one step, not a dict dumped
                     "effect": decision.effect.value,
                     "applied_effect": decision.applied_effect.value,
                     "enforced": decision.enforced,
                     "decision_class": decision.decision_class.value if decision.decision_class else None,
-                    "decision": decided,
+                    "decision": decision.model_dump_json(exclude_none=True),  # the text of ``decided``
                     "policy_digest": decision.policy_digest,
                     "record_index": index,
                     "created_at": now,

@@ -205,9 +205,11 @@ class DecisionUnit:
         return bool(self.txn.rows(sql, params))
 
     def insert_decision(self, row: Mapping[str, Any]) -> None:
+        """The decision's row; ``request`` and ``decision`` as values, or as their JSON text already."""
         values = dict(row)
-        values["request"] = bind_json(values["request"])
-        values["decision"] = bind_json(values["decision"])
+        for column in ("request", "decision"):
+            if not isinstance(values[column], str):
+                values[column] = bind_json(values[column])
         values["created_at"] = self.txn.time(values["created_at"])
         self.txn.run(self._insert, tuple(values[c] for c in _DECISION_COLUMNS))
 
