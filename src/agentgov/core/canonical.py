@@ -37,16 +37,29 @@ def canonical_json(value: Any) -> bytes:
 
 
 def _simple(value: Any) -> bool:
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return True
-    if kind is int:
-        return bool(-_MAX_SAFE_INT <= value <= _MAX_SAFE_INT)
-    if kind is dict:
-        return all(type(k) is str and k.isascii() and _simple(v) for k, v in value.items())
-    if kind is list:
-        return all(_simple(item) for item in value)
-    return False
+    """Whether ``value`` holds only what the standard library writes in RFC 8785 form (one pass, no
+    recursion: every guarded call's event and arguments come this way)."""
+    pending = [value]
+    pop, extend = pending.pop, pending.extend
+    while pending:
+        item = pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -_MAX_SAFE_INT <= item <= _MAX_SAFE_INT:
+                continue
+            return False
+        if kind is dict:
+            for key in item:
+                if type(key) is not str or not key.isascii():
+                    return False
+            extend(item.values())
+        elif kind is list:
+            extend(item)
+        else:
+            return False
+    return True
 
 
 def fast_canonical(value: Any) -> bytes:

@@ -38,6 +38,7 @@ from agentgov.policy.store import Recorder
 __all__ = ["CallCheck", "Guard", "GuardSettings", "ResultCheck"]
 
 _log = logging.getLogger(__name__)
+_ACTIONS_KEPT = 4096  # distinct (server, tool) pairs a guard keeps validated; past it, it starts over
 
 # What detector findings mean as data categories of a call (the baseline pack asks on the sensitive ones).
 _CATEGORY_OF = {
@@ -132,6 +133,17 @@ class Guard:
         self.settings = settings or GuardSettings()
         self.sessions = SessionTable(self.settings.max_sessions)
         self.principal = Principal(key_id="guard", role=Role.ADMIN)
+        self._actions: dict[tuple[str, str], ActionRef] = {}  # the tools seen, validated once each
+
+    def _action(self, server: str, tool: str) -> ActionRef:
+        """The tool as policies name it; ValidationError when no policy can name it."""
+        action = self._actions.get((server, tool))
+        if action is None:
+            action = ActionRef(tool=tool, server=server)
+            if len(self._actions) >= _ACTIONS_KEPT:
+                self._actions.clear()
+            self._actions[server, tool] = action
+        return action
 
     # sessions ----------------------------------------------------------------------------------
 
@@ -192,7 +204,7 @@ class Guard:
     ) -> CallCheck:
         self.status.require_active(session.agent_id)  # 1: known and active, within the cache lifetime
         try:
-            action = ActionRef(tool=tool, server=server)
+            action = self._action(server, tool)
         except ValidationError:
             return self._refuse(
                 session,

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +22,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from agentgov.core.canonical import fast_canonical
 from agentgov.core.digest import DIGEST_PATTERN
+from agentgov.core.randomness import RandomPool
 from agentgov.errors import InvalidInput, PayloadTooLarge
 
 __all__ = [
@@ -188,35 +187,9 @@ def parse_event(data: bytes | str) -> AnyEvent:
         raise InvalidInput(f"not a ledger event: {exc}") from exc
 
 
-class _SaltPool:
-    """Random salts drawn from the OS in blocks: one getrandom call per 1,024 entries, not per entry.
-
-    Each salt is 32 bytes straight from the OS's CSPRNG, never derived: as unpredictable as a call
-    per entry, and unique but with probability 2**-256 per pair. ``deque.popleft`` and ``extend``
-    are atomic, so threads share the pool without a lock; two threads refilling at once only draw one
-    block too many. A forked child empties its copy: parent and child must never hand out the same
-    salts (a salt shared with a readable entry would let a guess test an erased payload).
-    """
-
-    _BLOCK = 1024
-
-    def __init__(self) -> None:
-        self._salts: deque[bytes] = deque()
-
-    def take(self) -> bytes:
-        try:
-            return self._salts.popleft()
-        except IndexError:
-            block = os.urandom(SALT_SIZE * self._BLOCK)
-            self._salts.extend(block[i : i + SALT_SIZE] for i in range(0, len(block), SALT_SIZE))
-            return self._salts.popleft()
-
-    def clear(self) -> None:
-        self._salts.clear()
-
-
-_SALTS = _SaltPool()
-os.register_at_fork(after_in_child=_SALTS.clear)
+# Salts straight from the OS's CSPRNG, a block at a time; a forked child never reuses its parent's (a
+# salt shared with a readable entry would let a guess test an erased payload).
+_SALTS = RandomPool(SALT_SIZE)
 
 
 def payload_digest(salt: bytes, payload: bytes) -> str:
