@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING, Any
@@ -130,13 +131,16 @@ class _Requests:
         message: Message = {"jsonrpc": "2.0", "id": request_id, "method": method}
         if params is not None:
             message["params"] = params
+        response: Message | None = None
         try:
-            with anyio.fail_after(timeout_s):
+            # A scope with a deadline, as anyio.fail_after opens one, without its two generator layers.
+            deadline = math.inf if timeout_s is None else anyio.current_time() + timeout_s
+            with anyio.CancelScope(deadline=deadline):
                 await self.wire.send(message)
                 response = await answer.wait()
-        except TimeoutError:
-            await self._cancel(request_id, f"timed out after {timeout_s}s")
-            raise MCPError(types.REQUEST_TIMEOUT, f"Request {method!r} timed out") from None
+            if response is None:  # the deadline passed
+                await self._cancel(request_id, f"timed out after {timeout_s}s")
+                raise MCPError(types.REQUEST_TIMEOUT, f"Request {method!r} timed out")
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
                 await self._cancel(request_id, "caller cancelled")
@@ -285,7 +289,7 @@ class Relay:
         if method != "tools/call" or not self._plain_call(message):
             return False
         scope = self._calls[message["id"]] = anyio.CancelScope()
-        tg.start_soon(self._call, message, scope)
+        tg.start_soon(self._call, message, scope, name="tools/call")  # named: no name to work out
         return True
 
     def _plain_call(self, message: Message) -> bool:
