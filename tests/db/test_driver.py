@@ -1,4 +1,4 @@
-"""Driver SQL on the hot path stores exactly what SQLAlchemy's types would, on both backends; the
+"""Driver SQL on the hot path stores what SQLAlchemy's types would read back alike, on both backends; the
 connection kept for it on SQLite commits, rolls back and recovers as a pooled one would."""
 
 from __future__ import annotations
@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pydantic_core
 import pytest
 from sqlalchemy import JSON, Column, Engine, Integer, MetaData, Table, insert, select, text
 
 from agentgov.db import make_engine
-from agentgov.db.driver import DriverTransaction, SerialWriter, bind_json, placeholder
+from agentgov.db.driver import DriverTransaction, SerialWriter, placeholder
 from agentgov.db.tables import UtcDateTime
 from agentgov.errors import Conflict, Unavailable
 
@@ -30,6 +31,11 @@ TIMES = [
     datetime(2026, 11, 21, 16, 30, 0, 999_999, tzinfo=timezone(timedelta(hours=8))),  # stored in UTC
 ]
 DOC = {"effect": "allow", "reasons": ["covered by grant g-1", "é"], "n": 3, "ok": True, "none": None}
+
+
+def bind_json(value: object) -> str:
+    """JSON text as the hot path writes it: pydantic's compact form, non-ASCII unescaped."""
+    return pydantic_core.to_json(value).decode()
 
 
 def test_rows_written_by_the_driver_and_by_the_types_read_back_alike(engine: Engine) -> None:

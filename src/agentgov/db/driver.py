@@ -12,8 +12,9 @@ statements themselves. So the decision runs its statements on the driver's own c
 - on PostgreSQL (and an in-memory SQLite), on the driver connection of a pooled SQLAlchemy
   transaction, which begins, commits and rolls back as every other store's does.
 
-What SQLAlchemy's type layer did is done here, by hand and identically: times as
-:class:`UtcDateTime` and the dialect store them, JSON as the JSON type writes it. Errors are
+What SQLAlchemy's type layer did is done here, by hand: times as :class:`UtcDateTime` and the dialect
+store them, identically; JSON columns as JSON text the caller serialised (pydantic's compact form, in
+one step from the model), which the JSON type reads back as the same value. Errors are
 translated as :class:`agentgov.db.store.SqlStore` translates them (STYLE 3): a unique-constraint
 violation is Conflict, any other database failure Unavailable. Tests write rows both ways and read
 them back through the tables, on both backends.
@@ -21,7 +22,6 @@ them back through the tables, on both backends.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -34,7 +34,7 @@ from sqlalchemy.pool import QueuePool
 from agentgov.db.engine import sqlite_pragmas
 from agentgov.errors import Conflict, Unavailable
 
-__all__ = ["DriverTransaction", "SerialWriter", "bind_json", "placeholder"]
+__all__ = ["DriverTransaction", "SerialWriter", "placeholder"]
 
 
 def placeholder(conn: Connection) -> str:
@@ -54,11 +54,6 @@ def _aware_time(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the store")
     return value.astimezone(UTC)
-
-
-def bind_json(value: Any) -> str:
-    """A JSON column's value as the JSON type serialises it (``json.dumps``; both backends take text)."""
-    return json.dumps(value)
 
 
 class DriverTransaction:

@@ -66,7 +66,7 @@ class _Slice:
 
 _UNDECLARED = ""  # the slice key shared by every tool no pack declares
 MEMO_SIZE = 4096  # Cedar answers a set keeps (see the module's docstring)
-_MEMO_CONTEXT_CHARS = 2048  # bounds the memo's memory: at most about 4096 x 2 KiB of keys
+_MEMO_CONTEXT_CHARS = 1024  # bounds the memory: 4,096 keys of at most about 1 KiB each
 
 
 def _static_set(policies: Mapping[str, pst.Template]) -> cedarpy.PolicySet:

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from agentgov.db.driver import DriverTransaction, SerialWriter, bind_json
+from agentgov.db.driver import DriverTransaction, SerialWriter
 from agentgov.db.store import SqlStore
 from agentgov.policy.tables import (
     decisions,
@@ -205,11 +205,8 @@ class DecisionUnit:
         return bool(self.txn.rows(sql, params))
 
     def insert_decision(self, row: Mapping[str, Any]) -> None:
-        """The decision's row; ``request`` and ``decision`` as values, or as their JSON text already."""
+        """The decision's row; ``request`` and ``decision`` come as JSON text (pydantic's, one step)."""
         values = dict(row)
-        for column in ("request", "decision"):
-            if not isinstance(values[column], str):
-                values[column] = bind_json(values[column])
         values["created_at"] = self.txn.time(values["created_at"])
         self.txn.run(self._insert, tuple(values[c] for c in _DECISION_COLUMNS))
 
