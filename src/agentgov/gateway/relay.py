@@ -23,6 +23,7 @@ SDK's path, and so keeps the SDK's answers to it.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -40,7 +41,7 @@ from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params, hand
 from mcp.shared.message import SessionMessage
 from mcp_types import methods
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from agentgov.gateway.requests import Requests
 from agentgov.gateway.wire import Message, MessageTooLarge, Wire, as_session_message, dumped
@@ -72,6 +73,18 @@ class UpstreamLink:
             return await self._requests.request(method, params, timeout_s)
         except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
             raise MCPError(types.CONNECTION_CLOSED, f"upstream {self.name!r} is gone: {exc}") from exc
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], timeout_s: float | None, version: str
+    ) -> types.CallToolResult:
+        """A ``tools/call`` upstream, its result checked as the SDK client checks it: the shape of the
+        negotiated ``version`` (without the dump that methods.validate_server_result makes), then
+        ``CallToolResult``. Raises ValidationError for a result that fails either."""
+        raw = await self.request("tools/call", {"name": name, "arguments": arguments}, timeout_s)
+        surface = _call_result_surface(version)
+        if surface is not None:
+            surface.validate_python(raw, by_name=False)
+        return types.CallToolResult.model_validate(raw, by_name=False)
 
     @asynccontextmanager
     async def session_streams(
@@ -289,3 +302,10 @@ def _error_data(exc: Exception) -> dict[str, Any]:
         error = types.ErrorData(code=0, message=str(exc))
     data: dict[str, Any] = error.model_dump(mode="json", exclude_none=True)
     return data
+
+
+@functools.lru_cache(maxsize=16)
+def _call_result_surface(version: str) -> TypeAdapter[Any] | None:
+    """The shape of a ``tools/call`` result in protocol ``version`` (None: a version without one)."""
+    surface: Any = methods.SERVER_RESULTS.get(("tools/call", version))  # a model or a union of them
+    return TypeAdapter(surface) if surface is not None else None

@@ -10,7 +10,6 @@ check the result. Anything that fails inside the guard blocks the call: it is ne
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -36,8 +35,7 @@ from mcp.types import (
     Tool,
     ToolListChangedNotification,
 )
-from mcp_types import methods
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from agentgov.core.clock import Clock, SystemClock
 from agentgov.errors import AgentGovError, Unavailable
@@ -252,13 +250,9 @@ class GatewaySession:
             if downstream.wants_progress:
                 return await self.client.call_tool(name, arguments, progress_callback=downstream.progress)
             # Sent on the upstream's wire directly; the result checked as the SDK client checks it.
-            raw = await self.link.request(
-                "tools/call", {"name": name, "arguments": arguments}, self.settings.upstream_call_timeout_s
+            result = await self.link.call_tool(
+                name, arguments, self.settings.upstream_call_timeout_s, self.info.protocol_version
             )
-            surface = _call_result_surface(self.info.protocol_version)
-            if surface is not None:  # as methods.validate_server_result checks it, without its dump
-                surface.validate_python(raw, by_name=False)
-            result = CallToolResult.model_validate(raw, by_name=False)
             if not result.is_error:
                 await self.client.validate_tool_result(name, result)
             return result
@@ -395,10 +389,3 @@ async def open_session(
                     await gate.close_session(session_id)
                 except Exception:
                     logger.exception("the guard did not close session %s", session_id)
-
-
-@functools.lru_cache(maxsize=16)
-def _call_result_surface(version: str) -> TypeAdapter[Any] | None:
-    """The shape of a ``tools/call`` result in protocol ``version`` (None: a version without one)."""
-    surface: Any = methods.SERVER_RESULTS.get(("tools/call", version))  # a model or a union of them
-    return TypeAdapter(surface) if surface is not None else None
