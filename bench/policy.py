@@ -321,7 +321,7 @@ def main() -> None:
     started = time.perf_counter()
     # Cedar is asked on every decision: the mix repeats a few dozen requests, which the set's memo of
     # Cedar's answers (agentgov.policy.fences) would otherwise serve from memory.
-    policy_set = load_packs(PACKS, settings=SETTINGS).unremembering()
+    policy_set = load_packs(PACKS, settings=SETTINGS).remembering(0)
     load_ms = (time.perf_counter() - started) * 1000
     progress(f"loaded {', '.join(PACKS)}: {len(policy_set.metas)} policies in {load_ms:.0f} ms")
     requests = _mix()

@@ -294,7 +294,7 @@ def test_a_request_of_the_same_shape_is_answered_from_the_memo(monkeypatch: pyte
 
 
 def test_the_memo_is_bounded_and_forgets_the_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    ps = PolicySet(policy_set(GOOD)._loaded, memo=2)
+    ps = policy_set(GOOD).remembering(2)
     asked = counting_cedar(monkeypatch)
     for amount in (1, 2, 3):
         decide(request("act", amount=amount), ps)
@@ -303,6 +303,11 @@ def test_the_memo_is_bounded_and_forgets_the_oldest_first(monkeypatch: pytest.Mo
     assert [c.count('"amount":') for c in asked] == [1, 1, 1, 1]
     assert len(asked) == 4
     assert '"amount":1' in asked[-1]
+
+
+def test_a_memo_of_negative_size_is_refused() -> None:
+    with pytest.raises(ValueError, match="0 or more"):
+        policy_set(GOOD).remembering(-1)
 
 
 def test_a_long_context_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -341,8 +346,8 @@ def test_an_answer_with_an_engine_error_is_not_kept(monkeypatch: pytest.MonkeyPa
 def test_remembering_never_changes_a_decision(
     policies: list[tuple[str, str, str]], reqs: list[tuple[str, str, int]]
 ) -> None:
-    remembering = PolicySet(policy_set(text_of(policies), TOOLS)._loaded, memo=3)
-    asking = remembering.unremembering()
+    remembering = policy_set(text_of(policies), TOOLS).remembering(3)
+    asking = remembering.remembering(0)
     for tool, venue, amount in reqs + reqs:  # every request at least twice
         case = request(tool, venue=venue, amount=amount)
         assert decide(case, remembering) == decide(case, asking)

@@ -16,7 +16,7 @@ request: the agent, the tool, the server and that context. A set remembers its l
 exactly those, so that an agent repeating a call of the same shape (the same facts in the context the
 slice reads) costs a dictionary lookup instead of a call into Cedar. Contexts longer than
 ``_MEMO_CONTEXT_CHARS`` (an argument a fence reads carried whole) and answers with an engine error are
-not kept; a set built with ``memo=0`` keeps none (the benchmarks measure Cedar that way).
+not kept; ``remembering(0)`` gives a set that keeps none (the benchmarks measure Cedar that way).
 """
 
 from __future__ import annotations
@@ -118,6 +118,8 @@ class PolicySet:
     def __init__(self, loaded: Loaded, *, text_each_time: bool = False, memo: int = MEMO_SIZE) -> None:
         self._loaded = loaded
         self._text_each_time = text_each_time
+        if memo < 0:
+            raise ValueError("a memo keeps 0 or more answers")
         self._memo_size = memo
         self._memo: dict[tuple[str, str, str, str], CedarMatch] = {}
         self._memo_lock = threading.Lock()
@@ -186,9 +188,10 @@ class PolicySet:
         are identical."""
         return PolicySet(self._loaded, text_each_time=True, memo=0)
 
-    def unremembering(self) -> PolicySet:
-        """The same set asking Cedar every time (no memo): what a request of a new shape costs."""
-        return PolicySet(self._loaded, memo=0)
+    def remembering(self, size: int) -> PolicySet:
+        """The same set keeping at most ``size`` of Cedar's answers; 0 asks Cedar every time (what a
+        request of a new shape costs)."""
+        return PolicySet(self._loaded, memo=size)
 
     @property
     def is_empty(self) -> bool:
