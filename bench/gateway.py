@@ -5,9 +5,7 @@
     python -m bench.gateway [--n 2000] [--warmup 200] [--concurrency 8]
 
 One SDK client process (this one); on each path, its own copy of a Python stdio MCP server with a
-trivial ``echo`` tool; each gateway in its own process. Three sessions side by side, calls one at a
-time and alternating between them, each path taking each place in the round in turn, so that all see
-the same machine load:
+trivial ``echo`` tool; each gateway in its own process. Three sessions:
 
 - straight to the server (``direct_*``);
 - through the gateway with the real guard (``gateway_*``), exactly as ``agentgov gateway stdio`` runs
@@ -18,8 +16,13 @@ the same machine load:
 - through the gateway with :class:`UnsafeAllowAllGate` (``transport_*``), which decides nothing and
   isolates the MCP transport's own cost.
 
-Tools are pinned on first use and checked on every call on both gateway paths. Then a burst of calls
-through the guard gateway with ``--concurrency`` calls in flight measures ``calls_per_s``.
+The targets compare the first two: ``--n`` calls, one at a time, alternating between the direct path
+and the guard's gateway, each taking each place in turn, so that both see the same machine load. The
+allow-all gateway is measured after, the same way against the direct path (``transport_direct_*``):
+as a third path in the same rounds it would put one more process between two calls of the others and
+slow both (see docs/guard.md, "Latency"), a load that the client and server measured here do not
+have. Tools are pinned on first use and checked on every call on both gateway paths. Then a burst of
+calls through the guard gateway with ``--concurrency`` calls in flight measures ``calls_per_s``.
 
 ``added_*`` are the gateway percentiles minus the direct ones; on a machine shared with other work they
 grow with its load, ``gateway_cpu_ms_per_call`` (the gateway process's CPU time per call) much less;
@@ -252,6 +255,16 @@ async def _call(session: ClientSession, i: int) -> float:
     return elapsed
 
 
+async def _alternate(n: int, first: ClientSession, second: ClientSession) -> tuple[list[float], list[float]]:
+    """``n`` calls on each session, one at a time, each taking the first place every other round."""
+    samples: tuple[list[float], list[float]] = ([], [])
+    for i in range(n):
+        order = ((0, first), (1, second)) if i % 2 == 0 else ((1, second), (0, first))
+        for slot, session in order:
+            samples[slot].append(await _call(session, i))
+    return samples
+
+
 def _gateway_command(workdir: Path, gate: str, echo: list[str]) -> list[str]:
     pid_file = workdir / f"{gate}.pid"
     db = workdir / f"{gate}.db"
@@ -292,19 +305,16 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             await _call(direct, i)
             await _call(through, i)
             await _call(bare, i)
-        progress(f"{args.n} calls on each path, alternating")
         pid = int((workdir / "guard.pid").read_text())
         bare_pid = int((workdir / "allow.pid").read_text())
-        samples: dict[str, list[float]] = {"direct": [], "gateway": [], "transport": []}
-        paths = [("direct", direct), ("gateway", through), ("transport", bare)]
-        cpu_before = _cpu_s(pid), _cpu_s(bare_pid)
-        for i in range(args.n):
-            # Each path takes each place in turn: none always runs right after another's call.
-            for name, session in paths[i % 3 :] + paths[: i % 3]:
-                samples[name].append(await _call(session, i))
-        gateway_cpu_ms = (_cpu_s(pid) - cpu_before[0]) * 1000 / args.n
-        transport_cpu_ms = (_cpu_s(bare_pid) - cpu_before[1]) * 1000 / args.n
-        direct_ms, gateway_ms, transport_ms = samples["direct"], samples["gateway"], samples["transport"]
+        progress(f"{args.n} calls direct and through the guard's gateway, alternating")
+        before = _cpu_s(pid)
+        direct_ms, gateway_ms = await _alternate(args.n, direct, through)
+        gateway_cpu_ms = (_cpu_s(pid) - before) * 1000 / args.n
+        progress(f"{args.n} calls direct and through the allow-all gateway, alternating")
+        before = _cpu_s(bare_pid)
+        transport_direct_ms, transport_ms = await _alternate(args.n, direct, bare)
+        transport_cpu_ms = (_cpu_s(bare_pid) - before) * 1000 / args.n
         progress(f"burst: {args.n} calls through the gateway, {args.concurrency} in flight")
         per_task = max(1, args.n // args.concurrency)
         started = time.perf_counter()
@@ -339,6 +349,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "gateway_rss_mb": rss,
         "transport_p50_ms": p(transport_ms, 50),
         "transport_p99_ms": p(transport_ms, 99),
+        "transport_direct_p50_ms": p(transport_direct_ms, 50),
+        "transport_added_p50_ms": round(p(transport_ms, 50) - p(transport_direct_ms, 50), 3),
         "transport_cpu_ms_per_call": round(transport_cpu_ms, 3),
         "gate": "the guard (agentgov gateway stdio); transport_*: UnsafeAllowAllGate",
     }

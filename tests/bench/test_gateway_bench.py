@@ -36,4 +36,9 @@ def test_the_gateway_bench_prints_one_json_object_with_every_figure_last() -> No
     assert result["direct_p50_ms"] <= result["direct_p99_ms"]
     assert result["gateway_p50_ms"] <= result["gateway_p99_ms"]
     assert result["added_p50_ms"] == round(result["gateway_p50_ms"] - result["direct_p50_ms"], 3)
+    # The allow-all gateway is measured in rounds of its own, against the direct path again.
+    assert result["transport_direct_p50_ms"] > 0
+    assert result["transport_added_p50_ms"] == round(
+        result["transport_p50_ms"] - result["transport_direct_p50_ms"], 3
+    )
     assert result["gate"].startswith("the guard")

@@ -19,6 +19,7 @@ from agentgov.guard.provenance import (
     _numbers_in,
     normalise,
     source_label,
+    words,
 )
 from agentgov.policy.model import Provenance
 
@@ -122,6 +123,21 @@ _ALPHABET = st.sampled_from(list("ab ._-1é€王小😀İ\n\x00"))
 @given(st.text(_ALPHABET, max_size=40), st.text(_ALPHABET, min_size=1, max_size=4))
 def test_the_search_in_utf8_decides_as_a_search_in_text_would(haystack: str, needle: str) -> None:
     assert _contains(haystack.encode(), needle) == _reference_contains(haystack, needle)
+
+
+@given(st.text(_ALPHABET, max_size=40), st.text(_ALPHABET, min_size=1, max_size=6))
+def test_a_value_found_in_a_text_has_all_its_words_among_the_texts(haystack: str, needle: str) -> None:
+    # What lets a source rule a value out by its words, before any search of its text.
+    if _reference_contains(haystack, needle):
+        assert words(needle) <= words(haystack)
+
+
+def test_a_value_with_a_word_no_result_held_is_ruled_out_and_one_with_known_words_is_still_searched() -> None:
+    log = SourceLog(task="pay the invoice")
+    log.add("tool:mail", "send the report to alpha beta")
+    assert _sources(log, {"to": "report to alpha"}) == {"to": ("tool:mail",)}
+    assert _sources(log, {"to": "report to gamma"}) == {}  # "gamma": never read
+    assert _sources(log, {"to": "alpha report"}) == {}  # known words, not in this order
 
 
 def test_normalise_folds_case_and_collapses_whitespace() -> None:

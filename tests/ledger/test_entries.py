@@ -18,6 +18,7 @@ from agentgov.ledger.entries import (
     NoteEvent,
     RegistryLifecycle,
     RegistryVersion,
+    action_payload,
     leaf_bytes,
     open_entry,
     parse_event,
@@ -62,6 +63,47 @@ def test_event_payload_is_the_canonical_json_of_its_dump(data: dict[str, Any], w
     noted = NoteEvent(actor="ops", subject="agent-1", data=data, text="checked", time=when)
     for event in (action, noted):
         assert event.payload() == canonical_json(event.model_dump(mode="json"))
+
+
+_NAMES = st.sampled_from(["", "alice", "guard:s1", "x" * 512, "x" * 513, "é王", "lone \udc00"])
+_KINDS = st.sampled_from(["guard.call", "authority.decision", "note", "guard.nope"])
+
+
+def _payload_by_model(kind: str, subject: str, actor: str, data: dict[str, Any], when: datetime) -> bytes:
+    try:
+        return ActionEvent(kind=kind, subject=subject, actor=actor, data=data, time=when).payload()
+    except ValueError as exc:  # pydantic's ValidationError
+        raise InvalidInput(str(exc)) from exc
+
+
+@given(
+    _KINDS,
+    _NAMES,
+    _NAMES,
+    st.dictionaries(st.text(max_size=8), _json, max_size=4),
+    st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=8))])),
+)
+def test_an_action_payload_written_without_the_model_is_the_models_payload(
+    kind: str, subject: str, actor: str, data: dict[str, Any], when: datetime
+) -> None:
+    # The events every guarded call writes skip the model: same bytes, same refusals.
+    try:
+        expected = _payload_by_model(kind, subject, actor, data, when)
+    except InvalidInput:
+        with pytest.raises(InvalidInput):
+            action_payload(kind, subject, actor, data, when)
+        return
+    assert action_payload(kind, subject, actor, data, when) == expected
+    assert parse_event(expected).payload() == expected
+
+
+def test_an_action_payload_refuses_a_naive_time_and_a_value_json_cannot_hold() -> None:
+    with pytest.raises(InvalidInput):
+        action_payload("guard.call", "alice", "guard:s1", {}, datetime(2026, 11, 21))  # noqa: DTZ001
+    with pytest.raises(InvalidInput):
+        action_payload("guard.call", "alice", "guard:s1", {"at": START}, START)
+    with pytest.raises(InvalidInput):
+        action_payload("guard.call", "alice", "guard:s1", {"n": float("nan")}, START)
 
 
 @given(

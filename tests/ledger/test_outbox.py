@@ -13,6 +13,7 @@ from agentgov.approvals.wiring import open_authority
 from agentgov.core.clock import FixedClock
 from agentgov.db import make_engine
 from agentgov.db.driver import DriverTransaction
+from agentgov.errors import InvalidInput
 from agentgov.ledger.entries import ActionEvent, NoteEvent, parse_event
 from agentgov.ledger.fsck import fsck
 from agentgov.ledger.outbox import LedgerRecorder, OutboxDrain, OutboxRecorder, OutboxStore, recorder_for
@@ -94,7 +95,7 @@ def test_an_unknown_event_kind_is_refused_before_anything_is_stored(
     engine: Engine, clock: FixedClock
 ) -> None:
     store = OutboxStore(engine)
-    with pytest.raises(ValueError, match="kind"):
+    with pytest.raises(InvalidInput, match="kind"):
         OutboxRecorder(store, clock).record("made.up", "alice", "x", {})
     assert store.count() == 0
 

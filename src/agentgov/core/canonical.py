@@ -18,7 +18,7 @@ import rfc8785
 
 from agentgov.errors import InvalidInput, MalformedRequest
 
-__all__ = ["canonical_json", "fast_canonical", "parse_json"]
+__all__ = ["canonical_json", "fast_canonical", "parse_json", "simple_canonical"]
 
 _MAX_SAFE_INT = 2**53 - 1  # RFC 8785 §3.2.2.3 via ECMAScript Number
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
@@ -62,13 +62,19 @@ def _simple(value: Any) -> bool:
     return True
 
 
-def fast_canonical(value: Any) -> bytes:
-    """RFC 8785 bytes of ``value``, identical to ``canonical_json`` (a property test checks it)."""
+def simple_canonical(value: Any) -> bytes | None:
+    """RFC 8785 bytes of ``value`` when the standard library's output is that form; None otherwise."""
     if _simple(value):
-        # A lone surrogate cannot be UTF-8: fall through to the exact path, which raises InvalidInput.
+        # A lone surrogate cannot be UTF-8: left to the exact path, which raises InvalidInput.
         with contextlib.suppress(UnicodeEncodeError):
             return _ENCODER.encode(value).encode("utf-8")
-    return canonical_json(value)
+    return None
+
+
+def fast_canonical(value: Any) -> bytes:
+    """RFC 8785 bytes of ``value``, identical to ``canonical_json`` (a property test checks it)."""
+    simple = simple_canonical(value)
+    return simple if simple is not None else canonical_json(value)
 
 
 def _reject_constant(name: str) -> Any:

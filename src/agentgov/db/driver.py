@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
+from agentgov.db.checkpoint import Checkpointer, CheckpointSettings
 from agentgov.db.engine import sqlite_pragmas
 from agentgov.errors import Conflict, Unavailable
 
@@ -115,10 +116,13 @@ class SerialWriter:
 
     Made like every connection of the engine's pool (same file, same pragmas), opened on first use and
     again after a failure that may have broken it. Only for a SQLite file: an in-memory database
-    is one connection shared with the pool, and PostgreSQL takes concurrent writers.
+    is one connection shared with the pool, and PostgreSQL takes concurrent writers. Its commits leave
+    the WAL's checkpoints to a background thread (see :mod:`agentgov.db.checkpoint`).
     """
 
-    def __init__(self, engine: Engine, store_name: str) -> None:
+    def __init__(
+        self, engine: Engine, store_name: str, checkpoints: CheckpointSettings | None = None
+    ) -> None:
         if not self.suits(engine):
             raise ValueError("a serial writer needs a SQLite file database")
         self._engine = engine
@@ -126,6 +130,8 @@ class SerialWriter:
         self._lock = threading.Lock()
         self._driver: Any = None
         self._dbapi: Any = engine.dialect.loaded_dbapi
+        self._checkpoints = checkpoints or CheckpointSettings()
+        self._checkpointer: Checkpointer | None = None
 
     @staticmethod
     def suits(engine: Engine) -> bool:
@@ -148,21 +154,40 @@ class SerialWriter:
                 if isinstance(exc, self._dbapi.Error):
                     raise Unavailable(f"{self._name} store failed: {exc.__class__.__name__}") from exc
                 raise
+            if self._checkpointer is not None:
+                self._checkpointer.committed()
+
+    @property
+    def checkpointer(self) -> Checkpointer | None:
+        """The background checkpoints of the connection open now, if one is."""
+        return self._checkpointer
 
     def close(self) -> None:
         with self._lock:
             driver, self._driver = self._driver, None
+            checkpointer, self._checkpointer = self._checkpointer, None
             if driver is not None:
                 driver.close()
+        if checkpointer is not None:
+            checkpointer.close()
+
+    def _connect(self) -> Any:
+        """A new connection to the engine's database, with the engine's pragmas."""
+        cargs, cparams = self._engine.dialect.create_connect_args(self._engine.url)
+        driver = self._dbapi.connect(*cargs, **cparams)
+        sqlite_pragmas(driver, None)
+        return driver
 
     def _open(self) -> Any:
-        cargs, cparams = self._engine.dialect.create_connect_args(self._engine.url)
         try:
-            driver = self._dbapi.connect(*cargs, **cparams)
-            sqlite_pragmas(driver, None)
+            driver = self._connect()
+            # The background thread checkpoints; this connection only past the backstop.
+            driver.execute(f"PRAGMA wal_autocheckpoint={int(self._checkpoints.backstop_pages)}")
         except self._dbapi.Error as exc:
             raise Unavailable(f"{self._name} store failed: {exc.__class__.__name__}") from exc
         self._driver = driver
+        if self._checkpointer is None:
+            self._checkpointer = Checkpointer(self._connect, self._checkpoints)
         return driver
 
     def _roll_back(self, driver: Any) -> None:

@@ -17,7 +17,10 @@ writes itself (a message it composed) occur nowhere and stay trusted: the questi
 value was *carried over* from untrusted text.
 
 A session's texts are kept as UTF-8, each source's in one buffer that grows in place: reading a result
-costs its own length, not the session's, and finding a value is one substring search per source.
+costs its own length, not the session's. Each source also keeps the set of its words (maximal runs of
+letters and digits of spaced scripts): a value found in a text on word boundaries has every one of its
+words among the text's, so a value with a word the source never held is ruled out by set lookups, and
+only the others cost a substring search, whose time grows with the session.
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ _UNSPACED = (
     (0xFF66, 0xFF9F),
     (0x20000, 0x3FFFF),
 )
+# A word: a maximal run of the characters _in_word accepts ([^\W_] is exactly str.isalnum()).
+_WORD = re.compile("[^\\W_" + "".join(f"{chr(low)}-{chr(high)}" for low, high in _UNSPACED) + "]+")
 
 
 @dataclass(frozen=True)
@@ -160,20 +165,31 @@ def atoms(value: Any, settings: ProvenanceSettings) -> Iterator[str | Decimal]:
             yield text
 
 
+def words(text: str) -> frozenset[str]:
+    """The words of ``text``: the runs of characters that continue a word (see :func:`_in_word`)."""
+    return frozenset(_WORD.findall(text))
+
+
 @dataclass
 class _Source:
-    """Everything read under one label: its texts in UTF-8, joined by a separator no value holds, and
-    their numbers. The text grows in place."""
+    """Everything read under one label: its texts in UTF-8, joined by a separator no value holds, their
+    words and their numbers. The text grows in place."""
 
     label: str
     text: bytearray = field(default_factory=bytearray)
+    words: set[str] = field(default_factory=set)
     numbers: set[Decimal] = field(default_factory=set)
 
-    def add(self, body: bytes, numbers: frozenset[Decimal]) -> None:
+    def add(self, body: bytes, words: frozenset[str], numbers: frozenset[Decimal]) -> None:
         if self.text:
             self.text += _SEPARATOR
         self.text += body
+        self.words |= words
         self.numbers |= numbers
+
+    def holds(self, atom: str, atom_words: frozenset[str]) -> bool:
+        """``atom`` occurs in the text on word boundaries (its words first, then the text)."""
+        return atom_words <= self.words and _contains(self.text, atom)
 
 
 def _joins(char: str) -> bool:
@@ -244,6 +260,7 @@ class SourceLog:
     task: str = ""
     settings: ProvenanceSettings = field(default_factory=ProvenanceSettings)
     _task_text: bytes = b""
+    _task_words: frozenset[str] = frozenset()
     _task_numbers: frozenset[Decimal] = frozenset()
     _sources: dict[str, _Source] = field(default_factory=dict)
     _chars: int = 0
@@ -252,6 +269,7 @@ class SourceLog:
     def __post_init__(self) -> None:
         task = normalise(self.task)
         self._task_text = task.encode()
+        self._task_words = words(task)
         self._task_numbers = _numbers_in(task)
 
     @property
@@ -272,22 +290,23 @@ class SourceLog:
             body = body[: max(budget, 0)]
         self._chars += len(body)
         numbers = _numbers_in(body)
+        found = words(body)
         encoded = body.encode()
         if label not in self._sources and len(self._sources) >= self.settings.max_sources:
             label = MANY_LABEL
         for name in (label, HOSTILE_LABEL) if hostile else (label,):
-            self._sources.setdefault(name, _Source(name)).add(encoded, numbers)
+            self._sources.setdefault(name, _Source(name)).add(encoded, found, numbers)
 
-    def _trusted(self, atom: str | Decimal) -> bool:
+    def _trusted(self, atom: str | Decimal, atom_words: frozenset[str]) -> bool:
         if isinstance(atom, Decimal):
             return atom in self._task_numbers
-        return _contains(self._task_text, atom)
+        return atom_words <= self._task_words and _contains(self._task_text, atom)
 
-    def _found_in(self, atom: str | Decimal) -> set[str]:
+    def _found_in(self, atom: str | Decimal, atom_words: frozenset[str]) -> set[str]:
         if isinstance(atom, Decimal):
             found = {s.label for s in self._sources.values() if atom in s.numbers}
         else:
-            found = {s.label for s in self._sources.values() if _contains(s.text, atom)}
+            found = {s.label for s in self._sources.values() if s.holds(atom, atom_words)}
         if not found and self._overflowed:
             found.add(UNREAD_LABEL)
         return found
@@ -305,12 +324,13 @@ class SourceLog:
                     sources.add(UNREAD_LABEL)  # not every part was looked at: not vouched for
                     break
                 found += 1
-                if self._trusted(atom):
+                atom_words = words(atom) if isinstance(atom, str) else frozenset()
+                if self._trusted(atom, atom_words):
                     asked += 1
                     continue
                 if isinstance(atom, str) and atom in trusted_extra:
                     continue
-                sources |= self._found_in(atom)
+                sources |= self._found_in(atom, atom_words)
             if sources:
                 tainted.append(TaintedArgument(argument=_policy_name(name), sources=_at_most(sources)))
             elif found and asked == found and _ARGUMENT.match(name):

@@ -16,11 +16,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, TypeAdapter
 
-from agentgov.core.canonical import fast_canonical
+from agentgov.core.canonical import fast_canonical, simple_canonical
 from agentgov.core.digest import DIGEST_PATTERN
 from agentgov.core.randomness import RandomPool
 from agentgov.errors import InvalidInput, PayloadTooLarge
@@ -40,6 +40,7 @@ __all__ = [
     "PreparedEntry",
     "RegistryLifecycle",
     "RegistryVersion",
+    "action_payload",
     "leaf_bytes",
     "leaves_from",
     "open_entry",
@@ -172,6 +173,38 @@ class ActionEvent(_Event):
     kind: ActionKind
     subject: Name
     time: UtcTime
+
+
+_ACTION_KIND_SET = frozenset(ACTION_KINDS)
+_NAME_CHARS = 512  # Name
+
+
+def action_payload(kind: str, subject: str, actor: str, data: dict[str, Any], time: datetime) -> bytes:
+    """``ActionEvent(kind=..., subject=..., actor=..., data=..., time=...).payload()``, the same bytes and
+    the same refusals, without building the model when the values need none of its work: every guarded
+    call writes one. Names, kind and time are checked here; the data is JSON the standard library
+    writes canonically (strings, safe integers, booleans, null, lists, objects with ASCII member
+    names) or the event takes the model's path. A property test holds the two equal.
+    """
+    if (
+        kind in _ACTION_KIND_SET
+        and type(subject) is str
+        and type(actor) is str
+        and 0 < len(subject) <= _NAME_CHARS
+        and 0 < len(actor) <= _NAME_CHARS
+        and time.tzinfo is UTC
+        and type(data) is dict
+    ):
+        text: str = _to_json_value(time, mode="json")
+        values = {"actor": actor, "data": data, "kind": kind, "subject": subject, "time": text}
+        simple = simple_canonical(values)
+        if simple is not None:
+            return simple
+    try:
+        event = ActionEvent(kind=kind, subject=subject, actor=actor, data=data, time=time)
+    except ValueError as exc:
+        raise InvalidInput(f"not a ledger event: {exc}") from exc
+    return event.payload()
 
 
 AnyEvent = RegistryVersion | RegistryLifecycle | NoteEvent | ActionEvent

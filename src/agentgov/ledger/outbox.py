@@ -31,7 +31,7 @@ from agentgov.core.clock import Clock
 from agentgov.db.driver import DriverTransaction
 from agentgov.db.store import SqlStore
 from agentgov.errors import AgentGovError, InvalidInput, Unavailable
-from agentgov.ledger.entries import ActionEvent, AnyEvent, NoteEvent, parse_event
+from agentgov.ledger.entries import ActionEvent, AnyEvent, NoteEvent, action_payload, parse_event
 from agentgov.ledger.service import LedgerService
 from agentgov.ledger.tables import ledger_outbox
 
@@ -113,7 +113,7 @@ class OutboxRecorder:
         self.clock = clock
 
     def record(self, kind: str, subject: str, actor: str, payload: dict[str, Any]) -> int | None:
-        self.store.put(_event(kind, subject, actor, payload, self.clock).payload(), self.clock)
+        self.store.put(action_payload(kind, subject, actor, payload, self.clock.now()), self.clock)
         return None
 
     def joins(self, engine: Engine) -> bool:
@@ -122,7 +122,7 @@ class OutboxRecorder:
     def record_in(
         self, txn: DriverTransaction, kind: str, subject: str, actor: str, payload: dict[str, Any]
     ) -> int | None:
-        self.store.put_in(txn, _event(kind, subject, actor, payload, self.clock).payload(), self.clock)
+        self.store.put_in(txn, action_payload(kind, subject, actor, payload, self.clock.now()), self.clock)
         return None
 
 
