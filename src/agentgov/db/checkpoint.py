@@ -3,12 +3,13 @@
 In WAL mode a commit appends the pages it changed to the ``-wal`` file, and the commit that takes the
 file past ``wal_autocheckpoint`` pages (1,000 by default) then copies them all back into the database
 and syncs both files: a checkpoint, paid by whichever transaction crosses the line. A guarded tool call
-changes about five pages (the decision's row, its two indexes, the ledger event), so one call in two
-hundred paid a checkpoint of a thousand pages, and spread over all of them it was about a sixth of the
-guard's CPU time (``bench.guard``). SQLite's documentation suggests the cure used here: the writer's
-own connection checkpoints only as a backstop, far later, and a thread checkpoints in the background
-every so many commits. PASSIVE checkpoints wait for no reader and no writer, and ``sqlite3`` lets
-other threads run while SQLite works, so the writer goes on committing meanwhile.
+writes about five pages (the decision's row and its two indexes, the ledger event; 21 KiB of WAL
+measured), so one call in two hundred paid a checkpoint of a thousand pages: in a loop of decisions
+in one process, about a sixth of each decision's CPU time (docs/guard.md, "Latency"). SQLite's
+documentation on WAL describes the cure used here: the writer's own connection checkpoints only as a
+backstop, far later, and a thread checkpoints in the background every so many commits. PASSIVE
+checkpoints wait for no reader and no writer, and ``sqlite3`` lets other threads run while SQLite
+works, so the writer goes on committing meanwhile.
 
 A checkpoint that fails is logged and counted, and tried again at the next turn; the backstop bounds
 the WAL whatever happens to the thread. The thread starts at the first turn and stops on :meth:`close`.
@@ -43,8 +44,9 @@ class CheckpointSettings:
     join_timeout_s: float = 5.0
 
     def __post_init__(self) -> None:
-        if self.every_commits < 1 or self.backstop_pages < 1:
-            raise InvalidInput("checkpoint intervals must be at least 1", field="every_commits")
+        for name in ("every_commits", "backstop_pages"):
+            if getattr(self, name) < 1:
+                raise InvalidInput(f"{name} must be at least 1", field=name)
 
 
 class Checkpointer:
@@ -105,7 +107,7 @@ class Checkpointer:
                 try:
                     conn = conn or self._connect()
                     self._checkpoint(conn)
-                except sqlite3.Error as exc:  # the backstop holds the WAL meanwhile; next turn retries
+                except Exception as exc:  # noqa: BLE001 - the thread lives on; the backstop holds the WAL
                     self.failures += 1
                     _log.warning("WAL checkpoint failed (%s): tried again later", exc.__class__.__name__)
                     if conn is not None:

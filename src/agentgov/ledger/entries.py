@@ -66,7 +66,8 @@ def _utc(value: datetime) -> datetime:
 
 UtcTime = Annotated[AwareDatetime, AfterValidator(_utc)]
 Digest = Annotated[str, Field(pattern=DIGEST_PATTERN)]
-Name = Annotated[str, Field(min_length=1, max_length=512)]
+_NAME_CHARS = 512
+Name = Annotated[str, Field(min_length=1, max_length=_NAME_CHARS)]
 Index = Annotated[int, Field(ge=0, le=MAX_SAFE_INT)]
 Word = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
@@ -176,7 +177,6 @@ class ActionEvent(_Event):
 
 
 _ACTION_KIND_SET = frozenset(ACTION_KINDS)
-_NAME_CHARS = 512  # Name
 
 
 def action_payload(kind: str, subject: str, actor: str, data: dict[str, Any], time: datetime) -> bytes:
