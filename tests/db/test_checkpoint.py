@@ -46,10 +46,13 @@ def test_the_writer_checkpoints_only_past_its_backstop_and_a_thread_copies_the_w
     notes: Engine,
 ) -> None:
     writer = SerialWriter(notes, "notes", CheckpointSettings(every_commits=5, backstop_pages=777))
-    _write(writer, 0, 12)
+    _write(writer, 0, 5)
     checkpointer = writer.checkpointer
     assert checkpointer is not None
-    _until(lambda: checkpointer.checkpoints >= 2)  # after the 5th and the 10th commit
+    _until(lambda: checkpointer.checkpoints >= 1)  # woken at the 5th commit
+    _write(writer, 5, 7)
+    # Woken again at the 10th (two wakes before the thread runs would make one checkpoint: waited apart).
+    _until(lambda: checkpointer.checkpoints >= 2)
     assert checkpointer.failures == 0
     assert checkpointer.last is not None
     busy, frames, copied = checkpointer.last
